@@ -1,0 +1,517 @@
+// vaelet/core/ops.hpp — the op set. Each op computes its value and, right beside it, records its gradient rule.
+//
+//   auto h = vaelet::relu(vaelet::linear(x, W, b));           // x·Wᵀ + b, then max(·, 0)
+//   auto loss = vaelet::mean(vaelet::sum_per_row(vaelet::bce_with_logits(logits, x)));
+//   tape.backward(loss);
+//
+// Conventions:
+//  * Elementwise binary ops broadcast: each operand is r×c, 1×c (a row, repeated over the batch), r×1 (a column,
+//    repeated over the features) or 1×1. The gradient of a broadcast operand is summed back to its shape.
+//  * A gradient rule reads the node's own value/gradient and its parents' values (all still on the tape) and
+//    adds to the parents' gradients with `Tape::accumulate`, so a node used twice receives both contributions.
+//  * Rules are plain functions (capture-less lambdas), so recording an op allocates nothing.
+#pragma once
+
+#include "vaelet/core/tape.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <type_traits>
+
+namespace vaelet {
+
+namespace detail {
+
+template <class T>
+using Scalar = typename std::common_type<T>::type;  // keeps a scalar argument out of template deduction
+
+template <class T>
+[[noreturn]] void throw_shapes(Op op, const Matrix<T>& a, const Matrix<T>& b, const char* why) {
+    throw shape_error(std::string(op_name(op)) + ": shapes " + shape_string(a) + " and " + shape_string(b) + " " +
+                      why);
+}
+
+/// The shape two operands broadcast to; each dimension must match or be 1 on one side.
+template <class T>
+void broadcast_shape(Op op, const Matrix<T>& a, const Matrix<T>& b, Index& rows, Index& cols) {
+    auto fits = [](Index x, Index y) { return x == y || x == 1 || y == 1; };
+    if (!fits(a.rows(), b.rows()) || !fits(a.cols(), b.cols()))
+        throw_shapes(op, a, b, "do not broadcast (each dimension must match or be 1)");
+    rows = std::max(a.rows(), b.rows());
+    cols = std::max(a.cols(), b.cols());
+}
+
+/// Calls `f(x, y)` with `a` and `b` as arrays of their common shape: directly when the shapes already agree
+/// (the fast path), through Eigen's replicate otherwise.
+template <class T, class F>
+void with_broadcast(Op op, const Matrix<T>& a, const Matrix<T>& b, F&& f) {
+    if (a.rows() == b.rows() && a.cols() == b.cols()) {
+        f(a.array(), b.array());
+        return;
+    }
+    Index rows = 0, cols = 0;
+    broadcast_shape(op, a, b, rows, cols);
+    f(a.replicate(rows / a.rows(), cols / a.cols()).array(), b.replicate(rows / b.rows(), cols / b.cols()).array());
+}
+
+/// Adds the gradient `g` (of the broadcast shape) to node `i`, summed over the dimensions `i` was repeated along.
+template <class T, class Derived>
+void accumulate_reduced(Tape<T>& t, int i, const Eigen::ArrayBase<Derived>& g) {
+    const Node<T>& n = t.node(i);
+    if (!n.requires_grad) return;
+    const Matrix<T>& v = n.val();
+    if (v.rows() == g.rows() && v.cols() == g.cols())
+        t.accumulate(i, g.matrix());
+    else if (v.rows() == 1 && v.cols() == g.cols())
+        t.accumulate(i, g.matrix().colwise().sum());
+    else if (v.cols() == 1 && v.rows() == g.rows())
+        t.accumulate(i, g.matrix().rowwise().sum());
+    else
+        t.accumulate(i, Matrix<T>::Constant(1, 1, g.sum()));
+}
+
+template <class T>
+void require_same_shape(Op op, const Matrix<T>& a, const Matrix<T>& b) {
+    if (a.rows() != b.rows() || a.cols() != b.cols()) throw_shapes(op, a, b, "must be equal");
+}
+
+}  // namespace detail
+
+// ---- elementwise arithmetic (broadcasting) ---------------------------------------------------------------------
+
+template <class T>
+Var<T> add(const Var<T>& a, const Var<T>& b) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::add, {a, b}, [](Tape<T>& t, Node<T>& n) {
+        detail::accumulate_reduced(t, n.parents[0], n.grad.array());
+        detail::accumulate_reduced(t, n.parents[1], n.grad.array());
+    });
+    detail::with_broadcast(Op::add, a.value(), b.value(), [&](const auto& x, const auto& y) { n.value = (x + y).matrix(); });
+    return t.last();
+}
+
+template <class T>
+Var<T> sub(const Var<T>& a, const Var<T>& b) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::sub, {a, b}, [](Tape<T>& t, Node<T>& n) {
+        detail::accumulate_reduced(t, n.parents[0], n.grad.array());
+        detail::accumulate_reduced(t, n.parents[1], -n.grad.array());
+    });
+    detail::with_broadcast(Op::sub, a.value(), b.value(), [&](const auto& x, const auto& y) { n.value = (x - y).matrix(); });
+    return t.last();
+}
+
+template <class T>
+Var<T> mul(const Var<T>& a, const Var<T>& b) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::mul, {a, b}, [](Tape<T>& t, Node<T>& n) {
+        detail::with_broadcast(Op::mul, t.value(n.parents[0]), t.value(n.parents[1]), [&](const auto& x, const auto& y) {
+            detail::accumulate_reduced(t, n.parents[0], n.grad.array() * y);
+            detail::accumulate_reduced(t, n.parents[1], n.grad.array() * x);
+        });
+    });
+    detail::with_broadcast(Op::mul, a.value(), b.value(), [&](const auto& x, const auto& y) { n.value = (x * y).matrix(); });
+    return t.last();
+}
+
+template <class T>
+Var<T> div(const Var<T>& a, const Var<T>& b) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::div, {a, b}, [](Tape<T>& t, Node<T>& n) {
+        detail::with_broadcast(Op::div, t.value(n.parents[0]), t.value(n.parents[1]), [&](const auto& x, const auto& y) {
+            detail::accumulate_reduced(t, n.parents[0], n.grad.array() / y);
+            detail::accumulate_reduced(t, n.parents[1], -n.grad.array() * x / y.square());
+        });
+    });
+    detail::with_broadcast(Op::div, a.value(), b.value(), [&](const auto& x, const auto& y) { n.value = (x / y).matrix(); });
+    return t.last();
+}
+
+/// a + s
+template <class T>
+Var<T> add_scalar(const Var<T>& a, detail::Scalar<T> s) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::add_scalar, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], n.grad); });
+    n.value = (a.value().array() + s).matrix();
+    return t.last();
+}
+
+/// a · s
+template <class T>
+Var<T> mul_scalar(const Var<T>& a, detail::Scalar<T> s) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::mul_scalar, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], n.scalar * n.grad); });
+    n.scalar = s;
+    n.value = s * a.value();
+    return t.last();
+}
+
+/// s / a
+template <class T>
+Var<T> scalar_div(detail::Scalar<T> s, const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::scalar_div, {a}, [](Tape<T>& t, Node<T>& n) {
+        // d(s/a)/da = −s/a² = −value/a
+        t.accumulate(n.parents[0], (-n.grad.array() * n.value.array() / t.value(n.parents[0]).array()).matrix());
+    });
+    n.value = (s / a.value().array()).matrix();
+    return t.last();
+}
+
+template <class T>
+Var<T> neg(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::neg, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], -n.grad); });
+    n.value = -a.value();
+    return t.last();
+}
+
+template <class T> Var<T> operator+(const Var<T>& a, const Var<T>& b) { return add(a, b); }
+template <class T> Var<T> operator-(const Var<T>& a, const Var<T>& b) { return sub(a, b); }
+template <class T> Var<T> operator*(const Var<T>& a, const Var<T>& b) { return mul(a, b); }
+template <class T> Var<T> operator/(const Var<T>& a, const Var<T>& b) { return div(a, b); }
+template <class T> Var<T> operator-(const Var<T>& a) { return neg(a); }
+template <class T> Var<T> operator+(const Var<T>& a, detail::Scalar<T> s) { return add_scalar(a, s); }
+template <class T> Var<T> operator+(detail::Scalar<T> s, const Var<T>& a) { return add_scalar(a, s); }
+template <class T> Var<T> operator-(const Var<T>& a, detail::Scalar<T> s) { return add_scalar(a, -s); }
+template <class T> Var<T> operator-(detail::Scalar<T> s, const Var<T>& a) { return add_scalar(neg(a), s); }
+template <class T> Var<T> operator*(const Var<T>& a, detail::Scalar<T> s) { return mul_scalar(a, s); }
+template <class T> Var<T> operator*(detail::Scalar<T> s, const Var<T>& a) { return mul_scalar(a, s); }
+template <class T> Var<T> operator/(const Var<T>& a, detail::Scalar<T> s) { return mul_scalar(a, T(1) / s); }
+template <class T> Var<T> operator/(detail::Scalar<T> s, const Var<T>& a) { return scalar_div(s, a); }
+
+// ---- matrix products ---------------------------------------------------------------------------------------------
+
+/// a·b for a (n×k) and b (k×m).
+template <class T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b) {
+    if (a.cols() != b.rows()) detail::throw_shapes(Op::matmul, a.value(), b.value(), "do not multiply (a.cols must equal b.rows)");
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::matmul, {a, b}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], n.grad * t.value(n.parents[1]).transpose());
+        t.accumulate(n.parents[1], t.value(n.parents[0]).transpose() * n.grad);
+    });
+    n.value.noalias() = a.value() * b.value();
+    return t.last();
+}
+
+/// x·Wᵀ + b, the fused affine layer: x is n×in, W is out×in (PyTorch's layout), b is 1×out.
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
+    if (x.cols() != W.cols())
+        detail::throw_shapes(Op::linear, x.value(), W.value(), "do not fit x·Wᵀ (x.cols must equal W.cols)");
+    if (b.rows() != 1 || b.cols() != W.rows())
+        detail::throw_shapes(Op::linear, W.value(), b.value(), "do not fit: the bias must be 1×W.rows");
+    Tape<T>& t = x.tape();
+    Node<T>& n = t.push(Op::linear, {x, W, b}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], n.grad * t.value(n.parents[1]));
+        t.accumulate(n.parents[1], n.grad.transpose() * t.value(n.parents[0]));
+        t.accumulate(n.parents[2], n.grad.colwise().sum());
+    });
+    n.value.noalias() = x.value() * W.value().transpose();
+    n.value.rowwise() += b.value().row(0);
+    return t.last();
+}
+
+// ---- elementwise functions ---------------------------------------------------------------------------------------
+
+template <class T>
+Var<T> relu(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::relu, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (n.value.array() > T(0)).select(n.grad.array(), T(0)).matrix());
+    });
+    n.value = a.value().cwiseMax(T(0));
+    return t.last();
+}
+
+/// a where a > 0, alpha·a elsewhere.
+template <class T>
+Var<T> leaky_relu(const Var<T>& a, detail::Scalar<T> alpha = T(0.01)) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::leaky_relu, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (t.value(n.parents[0]).array() > T(0)).select(n.grad.array(), n.scalar * n.grad.array()).matrix());
+    });
+    n.scalar = alpha;
+    n.value = (a.value().array() > T(0)).select(a.value().array(), alpha * a.value().array()).matrix();
+    return t.last();
+}
+
+template <class T>
+Var<T> tanh(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::tanh, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (n.grad.array() * (T(1) - n.value.array().square())).matrix());
+    });
+    n.value = a.value().array().tanh().matrix();
+    return t.last();
+}
+
+template <class T>
+Var<T> sigmoid(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::sigmoid, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (n.grad.array() * n.value.array() * (T(1) - n.value.array())).matrix());
+    });
+    n.value = (T(1) / (T(1) + (-a.value().array()).exp())).matrix();
+    return t.last();
+}
+
+/// log(1 + eᵃ), computed as max(a, 0) + log1p(e^−|a|) so that it neither overflows nor loses small values.
+template <class T>
+Var<T> softplus(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::softplus, {a}, [](Tape<T>& t, Node<T>& n) {
+        const auto x = t.value(n.parents[0]).array();
+        t.accumulate(n.parents[0], (n.grad.array() / (T(1) + (-x).exp())).matrix());
+    });
+    const auto x = a.value().array();
+    n.value = (x.max(T(0)) + (-x.abs()).exp().log1p()).matrix();
+    return t.last();
+}
+
+template <class T>
+Var<T> exp(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::exp, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (n.grad.array() * n.value.array()).matrix());
+    });
+    n.value = a.value().array().exp().matrix();
+    return t.last();
+}
+
+template <class T>
+Var<T> log(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::log, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (n.grad.array() / t.value(n.parents[0]).array()).matrix());
+    });
+    n.value = a.value().array().log().matrix();
+    return t.last();
+}
+
+template <class T>
+Var<T> sqrt(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::sqrt, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (T(0.5) * n.grad.array() / n.value.array()).matrix());
+    });
+    n.value = a.value().array().sqrt().matrix();
+    return t.last();
+}
+
+template <class T>
+Var<T> square(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::square, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (T(2) * n.grad.array() * t.value(n.parents[0]).array()).matrix());
+    });
+    n.value = a.value().array().square().matrix();
+    return t.last();
+}
+
+/// max(a, floor) elementwise; the gradient passes where a > floor. Free bits use it as a KL floor.
+template <class T>
+Var<T> clamp_min(const Var<T>& a, detail::Scalar<T> floor) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::clamp_min, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (t.value(n.parents[0]).array() > n.scalar).select(n.grad.array(), T(0)).matrix());
+    });
+    n.scalar = floor;
+    n.value = a.value().cwiseMax(floor);
+    return t.last();
+}
+
+// ---- reductions ----------------------------------------------------------------------------------------------------
+
+/// The sum of all entries, 1×1.
+template <class T>
+Var<T> sum(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::sum, {a}, [](Tape<T>& t, Node<T>& n) {
+        const Matrix<T>& x = t.value(n.parents[0]);
+        t.accumulate(n.parents[0], Matrix<T>::Constant(x.rows(), x.cols(), n.grad(0, 0)));
+    });
+    n.value.resize(1, 1);
+    n.value(0, 0) = a.value().sum();
+    return t.last();
+}
+
+/// The mean of all entries, 1×1.
+template <class T>
+Var<T> mean(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::mean, {a}, [](Tape<T>& t, Node<T>& n) {
+        const Matrix<T>& x = t.value(n.parents[0]);
+        t.accumulate(n.parents[0], Matrix<T>::Constant(x.rows(), x.cols(), n.grad(0, 0) / T(x.size())));
+    });
+    n.value.resize(1, 1);
+    n.value(0, 0) = a.value().mean();
+    return t.last();
+}
+
+/// The sum of each row (over the features): r×c → r×1, e.g. a per-example loss.
+template <class T>
+Var<T> sum_per_row(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::sum_per_row, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], n.grad.replicate(1, t.value(n.parents[0]).cols()));
+    });
+    n.value = a.value().rowwise().sum();
+    return t.last();
+}
+
+/// The mean of each row: r×c → r×1.
+template <class T>
+Var<T> mean_per_row(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::mean_per_row, {a}, [](Tape<T>& t, Node<T>& n) {
+        const Index cols = t.value(n.parents[0]).cols();
+        t.accumulate(n.parents[0], (n.grad / T(cols)).replicate(1, cols));
+    });
+    n.value = a.value().rowwise().mean();
+    return t.last();
+}
+
+/// The sum of each column (over the batch): r×c → 1×c.
+template <class T>
+Var<T> sum_per_col(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::sum_per_col, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], n.grad.replicate(t.value(n.parents[0]).rows(), 1));
+    });
+    n.value = a.value().colwise().sum();
+    return t.last();
+}
+
+/// The mean of each column: r×c → 1×c.
+template <class T>
+Var<T> mean_per_col(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::mean_per_col, {a}, [](Tape<T>& t, Node<T>& n) {
+        const Index rows = t.value(n.parents[0]).rows();
+        t.accumulate(n.parents[0], (n.grad / T(rows)).replicate(rows, 1));
+    });
+    n.value = a.value().colwise().mean();
+    return t.last();
+}
+
+namespace detail {
+
+/// Writes the softmax of row i of x into row i of `softmax` and returns the row's log Σ exp, shifting by the
+/// row maximum so that nothing overflows. A row that is all −∞ gets −∞ and a zero softmax.
+template <class T>
+T softmax_row(const Matrix<T>& x, Index i, Matrix<T>& softmax) {
+    const T m = x.row(i).maxCoeff();
+    if (m == -std::numeric_limits<T>::infinity()) {
+        softmax.row(i).setZero();
+        return m;
+    }
+    softmax.row(i) = (x.row(i).array() - m).exp().matrix();
+    const T total = softmax.row(i).sum();
+    softmax.row(i) /= total;
+    return m + std::log(total);
+}
+
+}  // namespace detail
+
+/// log Σⱼ exp(a_ij) for each row: r×c → r×1, stable. Its gradient is the row's softmax.
+template <class T>
+Var<T> log_sum_exp_per_row(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::log_sum_exp_per_row, {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (n.saved.array().colwise() * n.grad.col(0).array()).matrix());
+    });
+    const Matrix<T>& x = a.value();
+    n.saved.resize(x.rows(), x.cols());
+    n.value.resize(x.rows(), 1);
+    for (Index i = 0; i < x.rows(); ++i) n.value(i, 0) = detail::softmax_row(x, i, n.saved);
+    return t.last();
+}
+
+/// a_ij − log Σⱼ exp(a_ij) for each row, stable.
+template <class T>
+Var<T> log_softmax_per_row(const Var<T>& a) {
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::log_softmax_per_row, {a}, [](Tape<T>& t, Node<T>& n) {
+        // g − softmax · Σⱼ g_ij
+        t.accumulate(n.parents[0],
+                     (n.grad.array() - n.saved.array().colwise() * n.grad.array().rowwise().sum()).matrix());
+    });
+    const Matrix<T>& x = a.value();
+    n.saved.resize(x.rows(), x.cols());
+    n.value.resize(x.rows(), x.cols());
+    for (Index i = 0; i < x.rows(); ++i) n.value.row(i) = x.row(i).array() - detail::softmax_row(x, i, n.saved);
+    return t.last();
+}
+
+// ---- fused losses --------------------------------------------------------------------------------------------------
+
+/// Binary cross-entropy of targets x ∈ [0, 1] given logits l, elementwise, in nats:
+/// −[x·log σ(l) + (1−x)·log(1−σ(l))] = max(l, 0) − l·x + log1p(e^−|l|), which never takes the log of 0.
+/// ∂/∂l = σ(l) − x and ∂/∂x = −l.
+template <class T>
+Var<T> bce_with_logits(const Var<T>& logits, const Var<T>& x) {
+    detail::require_same_shape(Op::bce_with_logits, logits.value(), x.value());
+    Tape<T>& t = logits.tape();
+    Node<T>& n = t.push(Op::bce_with_logits, {logits, x}, [](Tape<T>& t, Node<T>& n) {
+        const auto l = t.value(n.parents[0]).array();
+        const auto target = t.value(n.parents[1]).array();
+        t.accumulate(n.parents[0], (n.grad.array() * (T(1) / (T(1) + (-l).exp()) - target)).matrix());
+        t.accumulate(n.parents[1], (-n.grad.array() * l).matrix());
+    });
+    const auto l = logits.value().array();
+    n.value = (l.max(T(0)) - l * x.value().array() + (-l.abs()).exp().log1p()).matrix();
+    return t.last();
+}
+
+/// KL(N(μ, σ²) ‖ N(0, 1)) elementwise, in closed form: −½(1 + log σ² − μ² − σ²)
+/// (Kingma & Welling 2014, Appendix B). Sum over columns for the per-example KL of a diagonal Gaussian.
+template <class T>
+Var<T> gaussian_kl(const Var<T>& mu, const Var<T>& logvar) {
+    detail::require_same_shape(Op::gaussian_kl, mu.value(), logvar.value());
+    Tape<T>& t = mu.tape();
+    Node<T>& n = t.push(Op::gaussian_kl, {mu, logvar}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (n.grad.array() * t.value(n.parents[0]).array()).matrix());
+        t.accumulate(n.parents[1], (T(0.5) * n.grad.array() * (t.value(n.parents[1]).array().exp() - T(1))).matrix());
+    });
+    const auto m = mu.value().array();
+    const auto lv = logvar.value().array();
+    n.value = (T(-0.5) * (T(1) + lv - m.square() - lv.exp())).matrix();
+    return t.last();
+}
+
+// ---- column slicing and joining ----------------------------------------------------------------------------------
+
+/// Columns [start, start + count) of a.
+template <class T>
+Var<T> slice_cols(const Var<T>& a, Index start, Index count) {
+    if (start < 0 || count < 0 || start + count > a.cols())
+        throw shape_error("slice_cols: columns [" + std::to_string(start) + ", " + std::to_string(start + count) +
+                          ") are outside a " + shape_string(a.value()) + " operand");
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::slice_cols, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate_cols(n.parents[0], n.start, n.grad); });
+    n.start = start;
+    n.value = a.value().middleCols(start, count);
+    return t.last();
+}
+
+/// [a b]: the columns of a followed by those of b (same number of rows).
+template <class T>
+Var<T> concat_cols(const Var<T>& a, const Var<T>& b) {
+    if (a.rows() != b.rows()) detail::throw_shapes(Op::concat_cols, a.value(), b.value(), "need the same number of rows");
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::concat_cols, {a, b}, [](Tape<T>& t, Node<T>& n) {
+        const Index left = t.value(n.parents[0]).cols();
+        t.accumulate(n.parents[0], n.grad.leftCols(left));
+        t.accumulate(n.parents[1], n.grad.rightCols(n.grad.cols() - left));
+    });
+    n.value.resize(a.rows(), a.cols() + b.cols());
+    n.value.leftCols(a.cols()) = a.value();
+    n.value.rightCols(b.cols()) = b.value();
+    return t.last();
+}
+
+}  // namespace vaelet

@@ -1,0 +1,263 @@
+// vaelet/core/tape.hpp — the reverse-mode tape: one node per matrix op, kept in an arena.
+//
+//   vaelet::Tape<float> tape;
+//   auto x = tape.constant(batch);                 // a leaf that needs no gradient
+//   auto w = tape.variable(W, dW);                 // a leaf that points at a parameter's storage
+//   auto loss = vaelet::sum(vaelet::square(vaelet::matmul(x, w)));
+//   tape.backward(loss);                           // dW += ∂loss/∂W
+//   tape.reset();                                  // next step reuses every node's buffers
+//
+// Why an arena: `reset()` forgets the nodes but keeps them, buffers and all, so the next step that builds
+// the same graph resizes each node's matrices to the size they already have and allocates nothing.
+// Nodes live in a std::deque so that references to them stay valid while new nodes are pushed.
+// `backward()` walks the nodes in reverse creation order, which is already topological: no recursion, no sort.
+#pragma once
+
+#include "vaelet/core/error.hpp"
+#include "vaelet/core/matrix.hpp"
+
+#include <array>
+#include <cstddef>
+#include <deque>
+
+namespace vaelet {
+
+/// Every op the tape knows. `op_name` gives the name used in errors; tests check each one's gradient.
+enum class Op {
+    constant, variable,
+    add, sub, mul, div, add_scalar, mul_scalar, scalar_div, neg,
+    matmul, linear,
+    relu, leaky_relu, tanh, sigmoid, softplus, exp, log, sqrt, square, clamp_min,
+    sum, mean, sum_per_row, mean_per_row, sum_per_col, mean_per_col,
+    log_sum_exp_per_row, log_softmax_per_row,
+    bce_with_logits, gaussian_kl,
+    slice_cols, concat_cols,
+    count_  // not an op: the number of ops
+};
+
+inline const char* op_name(Op op) {
+    static constexpr std::array<const char*, static_cast<std::size_t>(Op::count_)> names = {
+        "constant", "variable",
+        "add", "sub", "mul", "div", "add_scalar", "mul_scalar", "scalar_div", "neg",
+        "matmul", "linear",
+        "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "exp", "log", "sqrt", "square", "clamp_min",
+        "sum", "mean", "sum_per_row", "mean_per_row", "sum_per_col", "mean_per_col",
+        "log_sum_exp_per_row", "log_softmax_per_row",
+        "bce_with_logits", "gaussian_kl",
+        "slice_cols", "concat_cols"};
+    return names[static_cast<std::size_t>(op)];
+}
+
+template <class T>
+class Tape;
+
+/// One recorded op: its value, its gradient (sized only when a gradient reaches it) and the rule that
+/// sends the gradient to its parents. Parameters' nodes point at the parameter's own value and gradient.
+template <class T>
+struct Node {
+    using Backward = void (*)(Tape<T>&, Node&);
+
+    Op op = Op::constant;
+    Matrix<T> value;               // the op's output (unused by variables, which point at `external_value`)
+    Matrix<T> grad;                // ∂loss/∂value, valid when `has_grad`
+    Matrix<T> saved;               // whatever the forward keeps for the backward (a mask, a softmax, ...)
+    const Matrix<T>* external_value = nullptr;
+    Matrix<T>* external_grad = nullptr;
+    std::array<int, 3> parents{{-1, -1, -1}};
+    T scalar = T(0);               // the op's constant (alpha, the scalar operand, ...)
+    Index start = 0;               // slice start column
+    Backward backward = nullptr;
+    bool requires_grad = false;
+    bool has_grad = false;
+
+    const Matrix<T>& val() const { return external_value ? *external_value : value; }
+};
+
+/// A handle to a value on a tape. Cheap to copy; valid until the tape's next `reset()`.
+template <class T>
+class Var {
+public:
+    using Scalar = T;
+
+    Var() = default;
+    Var(Tape<T>* tape, int index) : tape_(tape), index_(index) {}
+
+    const Matrix<T>& value() const { return tape_->node(index_).val(); }
+    /// ∂loss/∂this after `backward`; a zero matrix of the right shape when no gradient reached it.
+    const Matrix<T>& grad() const { return tape_->grad(index_); }
+    Index rows() const { return value().rows(); }
+    Index cols() const { return value().cols(); }
+    /// The single entry of a 1×1 value.
+    T item() const;
+    bool requires_grad() const { return tape_->node(index_).requires_grad; }
+
+    Tape<T>& tape() const { return *tape_; }
+    int index() const { return index_; }
+
+private:
+    Tape<T>* tape_ = nullptr;
+    int index_ = -1;
+};
+
+template <class T>
+class Tape {
+public:
+    Tape() = default;
+    Tape(const Tape&) = delete;             // Vars point at their tape
+    Tape& operator=(const Tape&) = delete;
+
+    /// A leaf that needs no gradient; the data are copied into a reused node buffer.
+    template <class Derived>
+    Var<T> constant(const Eigen::MatrixBase<Derived>& data) {
+        Node<T>& n = push(Op::constant);
+        n.value = data;
+        return last();
+    }
+
+    /// A leaf that reads `value` in place and accumulates its gradient into `grad` (same shape as `value`).
+    /// The caller zeroes `grad` between steps, as with PyTorch's `zero_grad()`.
+    Var<T> variable(const Matrix<T>& value, Matrix<T>& grad) {
+        if (grad.rows() != value.rows() || grad.cols() != value.cols())
+            throw shape_error("variable: gradient buffer is " + shape_string(grad) + " but the value is " +
+                              shape_string(value) + "; size the gradient like the value");
+        Node<T>& n = push(Op::variable);
+        n.external_value = &value;
+        n.external_grad = &grad;
+        n.requires_grad = grad_enabled_;
+        return last();
+    }
+
+    /// Sends d(loss)/d(loss) = 1 back through every node that `loss` depends on. `loss` must be 1×1.
+    /// Intermediate gradients are recomputed each call; variables' gradients accumulate.
+    void backward(const Var<T>& loss) {
+        if (&loss.tape() != this) throw error("backward: the loss was recorded on a different tape");
+        if (loss.rows() != 1 || loss.cols() != 1)
+            throw shape_error("backward: the loss must be 1x1 but is " + shape_string(loss.value()) +
+                              "; reduce it first, e.g. with sum() or mean()");
+        const int top = loss.index();
+        for (int i = 0; i <= top; ++i) nodes_[static_cast<std::size_t>(i)].has_grad = false;
+        accumulate(top, Matrix<T>::Ones(1, 1));
+        for (int i = top; i >= 0; --i) {
+            Node<T>& n = nodes_[static_cast<std::size_t>(i)];
+            if (n.has_grad && n.backward) n.backward(*this, n);
+        }
+    }
+
+    /// Forgets all nodes but keeps their buffers for the next step.
+    void reset() { size_ = 0; }
+
+    /// Number of nodes recorded since the last reset.
+    int size() const { return size_; }
+
+    /// While false (see `NoGrad`), new nodes record no gradient rule and keep nothing for a backward pass.
+    bool grad_enabled() const { return grad_enabled_; }
+    void set_grad_enabled(bool on) { grad_enabled_ = on; }
+
+    // ---- used by ops ----------------------------------------------------------------------------------------
+
+    Node<T>& node(int i) { return nodes_[static_cast<std::size_t>(i)]; }
+    const Node<T>& node(int i) const { return nodes_[static_cast<std::size_t>(i)]; }
+    const Matrix<T>& value(int i) const { return node(i).val(); }
+
+    /// Appends a node for `op` (reusing an old one and its buffers when there is one) and returns it.
+    Node<T>& push(Op op) {
+        if (static_cast<std::size_t>(size_) == nodes_.size()) nodes_.emplace_back();
+        Node<T>& n = nodes_[static_cast<std::size_t>(size_++)];
+        n.op = op;
+        n.external_value = nullptr;
+        n.external_grad = nullptr;
+        n.parents = {{-1, -1, -1}};
+        n.scalar = T(0);
+        n.start = 0;
+        n.backward = nullptr;
+        n.requires_grad = false;
+        n.has_grad = false;
+        return n;
+    }
+
+    /// Appends a node whose parents are `parents`; it needs a gradient when any parent does.
+    Node<T>& push(Op op, std::initializer_list<Var<T>> parents, typename Node<T>::Backward backward) {
+        Node<T>& n = push(op);
+        int k = 0;
+        for (const Var<T>& p : parents) {
+            if (&p.tape() != this)
+                throw error(std::string(op_name(op)) + ": operands were recorded on different tapes");
+            n.parents[static_cast<std::size_t>(k++)] = p.index();
+            n.requires_grad = n.requires_grad || p.requires_grad();
+        }
+        n.requires_grad = n.requires_grad && grad_enabled_;
+        if (n.requires_grad) n.backward = backward;
+        return n;
+    }
+
+    /// A handle to the newest node.
+    Var<T> last() { return Var<T>(this, size_ - 1); }
+
+    /// Adds `g` to the gradient of node `i`: straight into a variable's own gradient, else into the node's
+    /// buffer (assigned on first arrival, so nothing needs zeroing). `+=` makes fan-out right by construction.
+    template <class Derived>
+    void accumulate(int i, const Eigen::MatrixBase<Derived>& g) {
+        Node<T>& n = node(i);
+        if (!n.requires_grad) return;
+        if (n.external_grad) {
+            n.external_grad->noalias() += g;
+        } else if (n.has_grad) {
+            n.grad.noalias() += g;
+        } else {
+            n.grad.noalias() = g;
+        }
+        n.has_grad = true;
+    }
+
+    /// Adds `g` to columns [start, start + g.cols()) of node `i`'s gradient; the other columns get nothing.
+    template <class Derived>
+    void accumulate_cols(int i, Index start, const Eigen::MatrixBase<Derived>& g) {
+        Node<T>& n = node(i);
+        if (!n.requires_grad) return;
+        Matrix<T>* target = n.external_grad;
+        if (!target) {
+            if (!n.has_grad) n.grad.setZero(n.val().rows(), n.val().cols());
+            target = &n.grad;
+        }
+        target->middleCols(start, g.cols()).noalias() += g;
+        n.has_grad = true;
+    }
+
+    /// The gradient of node `i` after `backward` (zeros when none reached it).
+    const Matrix<T>& grad(int i) {
+        Node<T>& n = node(i);
+        if (n.external_grad) return *n.external_grad;
+        if (!n.has_grad) n.grad.setZero(n.val().rows(), n.val().cols());
+        return n.grad;
+    }
+
+private:
+    std::deque<Node<T>> nodes_;
+    int size_ = 0;
+    bool grad_enabled_ = true;
+};
+
+template <class T>
+T Var<T>::item() const {
+    const Matrix<T>& v = value();
+    if (v.rows() != 1 || v.cols() != 1) throw shape_error("item: the value is " + shape_string(v) + ", not 1x1");
+    return v(0, 0);
+}
+
+/// Turns gradient recording off for its lifetime: inference runs the same ops and records no rules.
+///
+///   { vaelet::NoGrad guard(tape); auto mu = encoder.mean(tape, x); }
+template <class T>
+class NoGrad {
+public:
+    explicit NoGrad(Tape<T>& tape) : tape_(tape), was_(tape.grad_enabled()) { tape_.set_grad_enabled(false); }
+    ~NoGrad() { tape_.set_grad_enabled(was_); }
+    NoGrad(const NoGrad&) = delete;
+    NoGrad& operator=(const NoGrad&) = delete;
+
+private:
+    Tape<T>& tape_;
+    bool was_;
+};
+
+}  // namespace vaelet

@@ -1,0 +1,43 @@
+// vaelet/nn/parameter.hpp — a trainable matrix with its gradient, and named lists of them.
+//
+//   vaelet::Parameter<float> w(400, 784);          // value and grad, both zero
+//   auto wv = w.on(tape);                           // a tape leaf reading w.value, accumulating into w.grad
+//   for (auto& [name, p] : model.named_parameters()) std::cout << name << ' ' << p->value.rows() << '\n';
+#pragma once
+
+#include "vaelet/core/tape.hpp"
+
+#include <string>
+#include <vector>
+
+namespace vaelet {
+
+template <class T>
+struct Parameter {
+    Matrix<T> value;
+    Matrix<T> grad;
+    /// True for a 1×n parameter that other tools see as a 1-D tensor of length n (a bias), as in PyTorch.
+    bool is_vector = false;
+
+    Parameter() = default;
+    Parameter(Index rows, Index cols, bool vector = false)
+        : value(Matrix<T>::Zero(rows, cols)), grad(Matrix<T>::Zero(rows, cols)), is_vector(vector) {}
+
+    /// A leaf on `tape` that points at this parameter's storage (nothing is copied).
+    Var<T> on(Tape<T>& tape) { return tape.variable(value, grad); }
+    void zero_grad() { grad.setZero(); }
+    Index size() const { return value.size(); }
+};
+
+/// A parameter with its dotted name, e.g. "encoder.fc1.weight".
+template <class T>
+struct NamedParameter {
+    std::string name;
+    Parameter<T>* param;
+};
+
+/// All parameters of a model in a fixed order, like torch's `named_parameters()`.
+template <class T>
+using ParameterList = std::vector<NamedParameter<T>>;
+
+}  // namespace vaelet
