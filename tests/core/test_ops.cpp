@@ -135,6 +135,16 @@ void check_columns() {
                 {random_matrix<T>(1, 1, 21), random_matrix<T>(1, 1, 22)});
 }
 
+template <class T>
+void check_reshaping() {
+    const auto a = random_matrix<T>(3, 4, 24);
+    check_op<T>("repeat_rows 3", [](Tape<T>&, In<T> x) { return repeat_rows(x[0], 3); }, {a});
+    check_op<T>("repeat_rows 1", [](Tape<T>&, In<T> x) { return repeat_rows(x[0], 1); }, {a});
+    check_op<T>("repeat_rows 1x1", [](Tape<T>&, In<T> x) { return repeat_rows(x[0], 4); }, {random_matrix<T>(1, 1, 25)});
+    check_op<T>("reshape 3x4 to 2x6", [](Tape<T>&, In<T> x) { return reshape(x[0], 2, 6); }, {a});
+    check_op<T>("reshape to a column", [](Tape<T>&, In<T> x) { return reshape(x[0], 12, 1); }, {a});
+}
+
 TEST_CASE_TEMPLATE("elementwise binary ops: same shapes and every broadcast", T, float, double) { check_binary_ops<T>(); }
 TEST_CASE_TEMPLATE("scalar arithmetic and negation", T, float, double) { check_scalar_ops<T>(); }
 TEST_CASE_TEMPLATE("matmul and the fused linear layer", T, float, double) { check_products<T>(); }
@@ -142,6 +152,8 @@ TEST_CASE_TEMPLATE("elementwise functions", T, float, double) { check_elementwis
 TEST_CASE_TEMPLATE("reductions", T, float, double) { check_reductions<T>(); }
 TEST_CASE_TEMPLATE("fused losses", T, float, double) { check_fused_losses<T>(); }
 TEST_CASE_TEMPLATE("column slices and concatenation", T, float, double) { check_columns<T>(); }
+
+TEST_CASE_TEMPLATE("repeat_rows and reshape", T, float, double) { check_reshaping<T>(); }
 
 TEST_CASE_TEMPLATE("fan-out: a node used several times receives the sum of its gradients", T, float, double) {
     const auto a = random_matrix<T>(3, 4, 23);
@@ -168,6 +180,7 @@ TEST_CASE("every op on the tape has a gradient check") {
     check_reductions<double>();
     check_fused_losses<double>();
     check_columns<double>();
+    check_reshaping<double>();
     using vaelet::testing::checked_ops;
     std::vector<std::string> missing;
     for (int k = 0; k < static_cast<int>(Op::count_); ++k) {
@@ -196,6 +209,8 @@ TEST_CASE_TEMPLATE("shape errors name the op and both shapes", T, float, double)
     CHECK_THROWS_WITH_AS(slice_cols(a, 2, 3), doctest::Contains("slice_cols"), shape_error);
     CHECK_THROWS_WITH_AS(tape.backward(a), doctest::Contains("1x1"), shape_error);
     CHECK_THROWS_AS(a.item(), shape_error);
+    CHECK_THROWS_WITH_AS(reshape(a, 5, 2), doctest::Contains("reshape: cannot view 3x4 as 5x2"), shape_error);
+    CHECK_THROWS_AS(repeat_rows(a, 0), shape_error);
     // A shape_error is a vaelet::error.
     CHECK_THROWS_AS(a - b, vaelet::error);
 }

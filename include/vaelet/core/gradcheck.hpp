@@ -8,7 +8,7 @@
 // Every entry of every input is nudged by ±h, the function is rebuilt on a fresh tape each time, and
 // (f(x+h) − f(x−h)) / 2h is compared with the gradient from `backward`. The error of an entry is
 // |analytic − numeric| / max(1, |analytic|, |numeric|): relative for large gradients, absolute for small ones.
-// The report names the worst entry.
+// The report names the worst entry. `gradcheck_parameters` does the same for every parameter of a model.
 #pragma once
 
 #include "vaelet/core/tape.hpp"
@@ -47,34 +47,24 @@ struct GradcheckReport {
     }
 };
 
-/// `f(tape, inputs)` must return a 1×1 Var built from the given input Vars. Inputs are copied; the caller's
-/// matrices are not touched.
-template <class T, class F>
-GradcheckReport<T> gradcheck(F&& f, std::vector<Matrix<T>> inputs, GradcheckOptions<T> options = {}) {
-    std::vector<Matrix<T>> grads;
-    for (const auto& x : inputs) grads.push_back(Matrix<T>::Zero(x.rows(), x.cols()));
-    Tape<T> tape;
+namespace detail {
 
-    auto evaluate = [&]() {
-        tape.reset();
-        std::vector<Var<T>> vars;
-        for (std::size_t k = 0; k < inputs.size(); ++k) vars.push_back(tape.variable(inputs[k], grads[k]));
-        return f(tape, vars);
-    };
-
-    tape.backward(evaluate());
-    const std::vector<Matrix<T>> analytic = grads;
-
+/// Compares `analytic[k]` with central differences of `evaluate()` taken by nudging each entry of `*values[k]`.
+template <class T, class Evaluate>
+GradcheckReport<T> compare_with_differences(const std::vector<Matrix<T>*>& values,
+                                            const std::vector<Matrix<T>>& analytic, Evaluate&& evaluate,
+                                            const GradcheckOptions<T>& options) {
     GradcheckReport<T> report;
-    for (std::size_t k = 0; k < inputs.size(); ++k) {
-        for (Index i = 0; i < inputs[k].rows(); ++i) {
-            for (Index j = 0; j < inputs[k].cols(); ++j) {
-                const T saved = inputs[k](i, j);
-                inputs[k](i, j) = saved + options.step;
-                const T up = evaluate().item();
-                inputs[k](i, j) = saved - options.step;
-                const T down = evaluate().item();
-                inputs[k](i, j) = saved;
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        Matrix<T>& x = *values[k];
+        for (Index i = 0; i < x.rows(); ++i) {
+            for (Index j = 0; j < x.cols(); ++j) {
+                const T saved = x(i, j);
+                x(i, j) = saved + options.step;
+                const T up = evaluate();
+                x(i, j) = saved - options.step;
+                const T down = evaluate();
+                x(i, j) = saved;
 
                 const T numeric = (up - down) / (T(2) * options.step);
                 const T a = analytic[k](i, j);
@@ -95,6 +85,52 @@ GradcheckReport<T> gradcheck(F&& f, std::vector<Matrix<T>> inputs, GradcheckOpti
     }
     report.ok = report.worst_error <= options.tolerance;
     return report;
+}
+
+}  // namespace detail
+
+/// `f(tape, inputs)` must return a 1×1 Var built from the given input Vars. Inputs are copied; the caller's
+/// matrices are not touched.
+template <class T, class F>
+GradcheckReport<T> gradcheck(F&& f, std::vector<Matrix<T>> inputs, GradcheckOptions<T> options = {}) {
+    std::vector<Matrix<T>> grads;
+    std::vector<Matrix<T>*> values;
+    for (auto& x : inputs) {
+        grads.push_back(Matrix<T>::Zero(x.rows(), x.cols()));
+        values.push_back(&x);
+    }
+    Tape<T> tape;
+    auto build = [&]() {
+        tape.reset();
+        std::vector<Var<T>> vars;
+        for (std::size_t k = 0; k < inputs.size(); ++k) vars.push_back(tape.variable(inputs[k], grads[k]));
+        return f(tape, vars);
+    };
+    tape.backward(build());
+    return detail::compare_with_differences<T>(values, grads, [&]() { return build().item(); }, options);
+}
+
+/// Checks the gradient of a whole model: `f(tape)` builds a 1×1 loss from the parameters in `params` (as
+/// `Parameter::on(tape)` leaves) and must be deterministic (hold any noise fixed, e.g. re-seed an Rng inside f).
+/// The parameters' values are restored and their gradients zeroed afterwards. `input` in the report is the
+/// index into `params`.
+template <class T, class F, class Params>
+GradcheckReport<T> gradcheck_parameters(F&& f, Params& params, GradcheckOptions<T> options = {}) {
+    std::vector<Matrix<T>*> values;
+    for (auto& p : params) {
+        p.param->zero_grad();
+        values.push_back(&p.param->value);
+    }
+    Tape<T> tape;
+    auto build = [&]() {
+        tape.reset();
+        return f(tape);
+    };
+    tape.backward(build());
+    std::vector<Matrix<T>> analytic;
+    for (auto& p : params) analytic.push_back(p.param->grad);
+    for (auto& p : params) p.param->zero_grad();
+    return detail::compare_with_differences<T>(values, analytic, [&]() { return build().item(); }, options);
 }
 
 }  // namespace vaelet

@@ -514,4 +514,41 @@ Var<T> concat_cols(const Var<T>& a, const Var<T>& b) {
     return t.last();
 }
 
+// ---- reshaping -----------------------------------------------------------------------------------------------------
+
+/// Each row of a repeated `times` times in place: rows i·times … i·times + times − 1 of the result are row i of a.
+/// Importance sampling uses it to draw k latent samples per example in one batch.
+template <class T>
+Var<T> repeat_rows(const Var<T>& a, Index times) {
+    if (times < 1) throw shape_error("repeat_rows: times must be at least 1, got " + std::to_string(times));
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::repeat_rows, {a}, [](Tape<T>& t, Node<T>& n) {
+        const Index times = n.start;
+        const Index rows = t.value(n.parents[0]).rows(), cols = n.grad.cols();
+        // Row-major, so the `times` copies of row i are one contiguous times × cols block: sum its rows.
+        using Block = Eigen::Map<const Matrix<T>>;
+        for (Index i = 0; i < rows; ++i)
+            t.accumulate_rows(n.parents[0], i, Block(n.grad.data() + i * times * cols, times, cols).colwise().sum());
+    });
+    n.start = times;
+    const Matrix<T>& x = a.value();
+    n.value.resize(x.rows() * times, x.cols());
+    for (Index i = 0; i < x.rows(); ++i) n.value.middleRows(i * times, times) = x.row(i).replicate(times, 1);
+    return t.last();
+}
+
+/// The same entries in row-major order as a rows×cols matrix, e.g. (n·k)×1 log-weights as n×k.
+template <class T>
+Var<T> reshape(const Var<T>& a, Index rows, Index cols) {
+    if (rows < 0 || cols < 0 || rows * cols != a.value().size())
+        throw shape_error("reshape: cannot view " + shape_string(a.value()) + " as " + shape_string(rows, cols));
+    Tape<T>& t = a.tape();
+    Node<T>& n = t.push(Op::reshape, {a}, [](Tape<T>& t, Node<T>& n) {
+        const Matrix<T>& x = t.value(n.parents[0]);
+        t.accumulate(n.parents[0], Eigen::Map<const Matrix<T>>(n.grad.data(), x.rows(), x.cols()));
+    });
+    n.value = Eigen::Map<const Matrix<T>>(a.value().data(), rows, cols);
+    return t.last();
+}
+
 }  // namespace vaelet

@@ -31,7 +31,7 @@ enum class Op {
     sum, mean, sum_per_row, mean_per_row, sum_per_col, mean_per_col,
     log_sum_exp_per_row, log_softmax_per_row,
     bce_with_logits, gaussian_kl,
-    slice_cols, concat_cols,
+    slice_cols, concat_cols, repeat_rows, reshape,
     count_  // not an op: the number of ops
 };
 
@@ -44,7 +44,7 @@ inline const char* op_name(Op op) {
         "sum", "mean", "sum_per_row", "mean_per_row", "sum_per_col", "mean_per_col",
         "log_sum_exp_per_row", "log_softmax_per_row",
         "bce_with_logits", "gaussian_kl",
-        "slice_cols", "concat_cols"};
+        "slice_cols", "concat_cols", "repeat_rows", "reshape"};
     return names[static_cast<std::size_t>(op)];
 }
 
@@ -220,6 +220,20 @@ public:
             target = &n.grad;
         }
         target->middleCols(start, g.cols()).noalias() += g;
+        n.has_grad = true;
+    }
+
+    /// Adds the 1×cols gradient `g` to row `row` of node `i`'s gradient.
+    template <class Derived>
+    void accumulate_rows(int i, Index row, const Eigen::MatrixBase<Derived>& g) {
+        Node<T>& n = node(i);
+        if (!n.requires_grad) return;
+        Matrix<T>* target = n.external_grad;
+        if (!target) {
+            if (!n.has_grad) n.grad.setZero(n.val().rows(), n.val().cols());
+            target = &n.grad;
+        }
+        target->row(row).noalias() += g;
         n.has_grad = true;
     }
 

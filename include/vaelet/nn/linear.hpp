@@ -1,0 +1,46 @@
+// vaelet/nn/linear.hpp — the affine layer y = x·Wᵀ + b, initialised as PyTorch's nn.Linear.
+//
+//   vaelet::Rng rng(1);
+//   vaelet::Linear<float> fc1(784, 400, rng);     // weight 400×784, bias 400
+//   auto h = fc1(tape, x);                         // x is n×784, h is n×400
+#pragma once
+
+#include "vaelet/core/ops.hpp"
+#include "vaelet/core/random.hpp"
+#include "vaelet/nn/parameter.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace vaelet {
+
+template <class T>
+struct Linear {
+    Parameter<T> weight;  // out × in, PyTorch's layout
+    Parameter<T> bias;    // 1 × out, a 1-D tensor to other tools
+
+    Linear() = default;
+
+    /// Kaiming-uniform with a = √5, i.e. weights and bias ~ U(−1/√in, 1/√in), exactly as nn.Linear's default.
+    Linear(Index in, Index out, Rng& rng) : weight(out, in), bias(1, out, /*vector=*/true) {
+        if (in < 1 || out < 1)
+            throw config_error("Linear: sizes must be positive, got in=" + std::to_string(in) +
+                               " out=" + std::to_string(out));
+        const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+        rng.fill_uniform(weight.value, -bound, bound);
+        rng.fill_uniform(bias.value, -bound, bound);
+    }
+
+    Index in() const { return weight.value.cols(); }
+    Index out() const { return weight.value.rows(); }
+
+    Var<T> operator()(Tape<T>& tape, const Var<T>& x) { return linear(x, weight.on(tape), bias.on(tape)); }
+
+    /// Appends "<prefix>weight" and "<prefix>bias".
+    void collect_parameters(ParameterList<T>& list, const std::string& prefix) {
+        list.push_back({prefix + "weight", &weight});
+        list.push_back({prefix + "bias", &bias});
+    }
+};
+
+}  // namespace vaelet
