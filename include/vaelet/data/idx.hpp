@@ -19,6 +19,7 @@
 
 #include "vaelet/core/error.hpp"
 #include "vaelet/data/dataset.hpp"
+#include "vaelet/io/atomic_file.hpp"
 
 #include <algorithm>
 #include <array>
@@ -37,11 +38,6 @@
 #include <zlib.h>
 #endif
 
-#ifdef _WIN32
-#include <io.h>
-#else
-#include <unistd.h>
-#endif
 
 namespace vaelet {
 
@@ -268,38 +264,10 @@ private:
     std::uint64_t bytes_ = 0;
 };
 
-/// Writes `path` through `path.tmp`: fill it, flush, fsync, close, then rename over `path`, so a crash
-/// leaves either the old file or the new one, never half of one.
-template <class Fill>
-void write_atomically(const std::filesystem::path& path, Fill fill) {
-    const std::string tmp = path.string() + ".tmp";
-    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
-    if (!f) throw io_error(tmp + ": cannot create (" + std::strerror(errno) + ")");
-    fill(f.get());
-#ifdef _WIN32
-    const bool synced = std::fflush(f.get()) == 0 && _commit(_fileno(f.get())) == 0;
-#else
-    const bool synced = std::fflush(f.get()) == 0 && fsync(fileno(f.get())) == 0;
-#endif
-    const bool written = !std::ferror(f.get()) && synced;
-    const int saved_errno = errno;
-    const bool closed = std::fclose(f.release()) == 0;
-    if (!written || !closed) {
-        std::remove(tmp.c_str());
-        throw io_error(tmp + ": write failed (" + std::strerror(saved_errno) + "); is the disk full?");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::remove(tmp.c_str());
-        throw io_error(path.string() + ": cannot rename " + tmp + " onto it (" + ec.message() + ")");
-    }
-}
-
-inline void write_be32(std::FILE* f, std::uint64_t v) {
+inline void write_be32(AtomicWriter& out, std::uint64_t v) {
     const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
                                 static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
-    std::fwrite(b, 1, 4, f);
+    out.write(b, 4);
 }
 
 inline void check_fits_idx(const std::filesystem::path& path, Index n) {
@@ -369,23 +337,23 @@ inline void write_idx_images(const std::filesystem::path& path, const Dataset& d
     detail::check_fits_idx(path, data.size());
     detail::check_fits_idx(path, data.rows());
     detail::check_fits_idx(path, data.cols());
-    detail::write_atomically(path, [&](std::FILE* f) {
-        detail::write_be32(f, 0x00000803);
-        detail::write_be32(f, static_cast<std::uint64_t>(data.size()));
-        detail::write_be32(f, static_cast<std::uint64_t>(data.rows()));
-        detail::write_be32(f, static_cast<std::uint64_t>(data.cols()));
-        std::fwrite(data.pixels().data(), 1, data.pixels().size(), f);
-    });
+    AtomicWriter out(path.string());
+    detail::write_be32(out, 0x00000803);
+    detail::write_be32(out, static_cast<std::uint64_t>(data.size()));
+    detail::write_be32(out, static_cast<std::uint64_t>(data.rows()));
+    detail::write_be32(out, static_cast<std::uint64_t>(data.cols()));
+    out.write(data.pixels().data(), data.pixels().size());
+    out.commit();
 }
 
 /// Writes `labels` as a raw IDX label file (magic 0x00000801), atomically.
 inline void write_idx_labels(const std::filesystem::path& path, const std::vector<std::uint8_t>& labels) {
     detail::check_fits_idx(path, static_cast<Index>(labels.size()));
-    detail::write_atomically(path, [&](std::FILE* f) {
-        detail::write_be32(f, 0x00000801);
-        detail::write_be32(f, labels.size());
-        std::fwrite(labels.data(), 1, labels.size(), f);
-    });
+    AtomicWriter out(path.string());
+    detail::write_be32(out, 0x00000801);
+    detail::write_be32(out, labels.size());
+    out.write(labels.data(), labels.size());
+    out.commit();
 }
 
 }  // namespace vaelet
