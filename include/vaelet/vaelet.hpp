@@ -26,3 +26,4 @@
 #include "vaelet/vae/likelihood.hpp"
 #include "vaelet/vae/model.hpp"
 #include "vaelet/vae/sampler.hpp"
+#include "vaelet/vae/score.hpp"

@@ -56,10 +56,6 @@ inline std::string with_commas(std::uint64_t n) {
     return s;
 }
 
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 /// "0x1f" for 31: bytes in messages.
 inline std::string hex_byte(unsigned char b) {
     const char digits[] = "0123456789abcdef";

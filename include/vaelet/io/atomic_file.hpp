@@ -25,6 +25,13 @@
 
 namespace vaelet {
 
+namespace detail {
+/// Closes a FILE* owned by a std::unique_ptr (readers of IDX and safetensors files use it).
+struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+}  // namespace detail
+
 namespace testing {
 /// Test hook: while set, every AtomicWriter fails like a full disk (ENOSPC) once it has written this many bytes,
 /// after writing those bytes to the temp file. Tests set it to check that a failed write leaves the previous file

@@ -292,10 +292,6 @@ inline std::string safetensors_header(const std::string& path, const SafeTensors
     return text;
 }
 
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 // One tensor's header entry, checked but not yet read.
 struct TensorEntry {
     std::string name;

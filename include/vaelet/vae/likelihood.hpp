@@ -1,5 +1,6 @@
 // vaelet/vae/likelihood.hpp — p(x|z) given the decoder's output: Bernoulli with logits, or Gaussian with a fixed
-// σ, a learned global σ, or a learned σ per output dimension. Densities are in nats with all constants.
+// σ, a learned global σ, or a learned σ per output dimension, or "tabular" (a mixed table: Gaussians for the
+// numeric columns, a categorical per one-hot block). Densities are in nats with all constants.
 //
 //   vaelet::Likelihood<float> lik(vaelet::LikelihoodKind::bernoulli, 784);
 //   auto log_px = lik.log_prob(tape, decoder_out, x);   // n×1: log p(x_i | z_i)
@@ -7,13 +8,21 @@
 //
 // The likelihood is the model's choice of noise, kept apart from the decoder network: the same decoder can sit
 // under any of them, and only the learned-σ kinds add a parameter ("decoder.log_sigma").
+//
+// Tabular: x = [numeric columns (standardized) | one-hot block of categorical 1 | block 2 | …] as TabularLayout
+// describes (data/tabular.hpp produces it). The decoder outputs the numeric means, then one logit per category;
+// log p(x|z) = Σ numeric log N(x | mean, σ²) with a learned σ per column + Σ blocks Σ x ⊙ log softmax(logits).
+//
+//   vaelet::Likelihood<float> tab(vaelet::TabularLayout{3, {4, 2}});   // 3 numbers, categoricals of 4 and 2
 #pragma once
 
 #include "vaelet/core/ops.hpp"
 #include "vaelet/nn/parameter.hpp"
 
 #include <cmath>
+#include <numeric>
 #include <string>
+#include <vector>
 
 namespace vaelet {
 
@@ -22,6 +31,34 @@ enum class LikelihoodKind {
     gaussian_fixed,             // N(mean, σ²) with σ given
     gaussian_learned,           // N(mean, σ²) with one learned σ
     gaussian_learned_per_dim,   // N(mean, diag σ²) with one learned σ per output dimension
+    tabular,                    // numeric columns: N(mean, σ²) with a learned σ per column; one-hot blocks: softmax
+};
+
+/// The columns of an encoded table: `numeric` numbers first, then one one-hot block per categorical column, of
+/// the given sizes (categories per column).
+struct TabularLayout {
+    Index numeric = 0;
+    std::vector<Index> categorical_sizes;
+
+    /// The number of columns: numeric + Σ block sizes.
+    Index width() const {
+        return std::accumulate(categorical_sizes.begin(), categorical_sizes.end(), numeric);
+    }
+
+    /// Throws config_error unless the counts are sensible and there is at least one column.
+    void validate() const {
+        if (numeric < 0) throw config_error("tabular layout: numeric must be 0 or more, got " + std::to_string(numeric));
+        for (std::size_t b = 0; b < categorical_sizes.size(); ++b)
+            if (categorical_sizes[b] < 1)
+                throw config_error("tabular layout: categorical block " + std::to_string(b) + " has " +
+                                   std::to_string(categorical_sizes[b]) + " categories; each needs at least 1");
+        if (width() == 0) throw config_error("tabular layout: no columns; a table needs a numeric or a categorical one");
+    }
+
+    bool operator==(const TabularLayout& o) const {
+        return numeric == o.numeric && categorical_sizes == o.categorical_sizes;
+    }
+    bool operator!=(const TabularLayout& o) const { return !(*this == o); }
 };
 
 inline const char* likelihood_name(LikelihoodKind k) {
@@ -30,16 +67,17 @@ inline const char* likelihood_name(LikelihoodKind k) {
         case LikelihoodKind::gaussian_fixed: return "gaussian";
         case LikelihoodKind::gaussian_learned: return "gaussian_learned";
         case LikelihoodKind::gaussian_learned_per_dim: return "gaussian_learned_per_dim";
+        case LikelihoodKind::tabular: return "tabular";
     }
     return "?";
 }
 
 inline LikelihoodKind parse_likelihood(const std::string& name) {
     for (LikelihoodKind k : {LikelihoodKind::bernoulli, LikelihoodKind::gaussian_fixed, LikelihoodKind::gaussian_learned,
-                             LikelihoodKind::gaussian_learned_per_dim})
+                             LikelihoodKind::gaussian_learned_per_dim, LikelihoodKind::tabular})
         if (name == likelihood_name(k)) return k;
     throw config_error("unknown likelihood '" + name +
-                       "'; use bernoulli, gaussian, gaussian_learned or gaussian_learned_per_dim");
+                       "'; use bernoulli, gaussian, gaussian_learned, gaussian_learned_per_dim or tabular");
 }
 
 template <class T>
@@ -47,11 +85,23 @@ class Likelihood {
 public:
     Likelihood() = default;
 
-    /// `dims` output dimensions; `sigma` is the fixed σ, or the initial σ of a learned one.
+    /// `dims` output dimensions; `sigma` is the fixed σ, or the initial σ of a learned one. Not for `tabular`,
+    /// which needs the constructor that takes its layout.
     Likelihood(LikelihoodKind kind, Index dims, double sigma = 1.0) : kind_(kind), sigma_(sigma) {
         if (!(sigma > 0)) throw config_error("likelihood: sigma must be positive, got " + std::to_string(sigma));
+        if (kind == LikelihoodKind::tabular)
+            throw config_error("likelihood: tabular needs the column layout; construct it from a TabularLayout");
         if (kind == LikelihoodKind::gaussian_learned) log_sigma_ = Parameter<T>(1, 1);
         if (kind == LikelihoodKind::gaussian_learned_per_dim) log_sigma_ = Parameter<T>(1, dims, /*vector=*/true);
+        log_sigma_.value.setConstant(T(std::log(sigma)));
+    }
+
+    /// The tabular likelihood for `layout`; `sigma` is the initial σ of every numeric column.
+    explicit Likelihood(const TabularLayout& layout, double sigma = 1.0)
+        : kind_(LikelihoodKind::tabular), sigma_(sigma), layout_(layout) {
+        if (!(sigma > 0)) throw config_error("likelihood: sigma must be positive, got " + std::to_string(sigma));
+        layout.validate();
+        if (layout.numeric > 0) log_sigma_ = Parameter<T>(1, layout.numeric, /*vector=*/true);
         log_sigma_.value.setConstant(T(std::log(sigma)));
     }
 
@@ -72,14 +122,29 @@ public:
                 const Var<T> per_elem = square(x - out) * exp(log_sigma * T(-2)) * T(0.5) + log_sigma;
                 return -sum_per_row(per_elem) - T(half_log_2pi) * T(x.cols());
             }
+            case LikelihoodKind::tabular:
+                return tabular_log_prob(tape, out, x);
         }
         throw config_error("likelihood: unknown kind");
     }
 
-    /// The mean of p(x|z): σ(logits) for Bernoulli, the decoder output itself for Gaussians.
+    /// The mean of p(x|z): σ(logits) for Bernoulli, the decoder output itself for Gaussians; for tabular, the
+    /// numeric means followed by each block's softmax probabilities.
     Matrix<T> mean(const Matrix<T>& out) const {
         if (kind_ == LikelihoodKind::bernoulli) return (T(1) / (T(1) + (-out.array()).exp())).matrix();
-        return out;
+        if (kind_ != LikelihoodKind::tabular) return out;
+        require_width(out.cols());
+        Matrix<T> m = out;
+        Index start = layout_.numeric;
+        for (Index size : layout_.categorical_sizes) {
+            auto block = m.middleCols(start, size);
+            for (Index i = 0; i < block.rows(); ++i) {
+                block.row(i).array() = (block.row(i).array() - block.row(i).maxCoeff()).exp();
+                block.row(i) /= block.row(i).sum();
+            }
+            start += size;
+        }
+        return m;
     }
 
     void collect_parameters(ParameterList<T>& list, const std::string& prefix) {
@@ -87,15 +152,52 @@ public:
     }
 
     LikelihoodKind kind() const { return kind_; }
+    /// True when the likelihood has a learned σ ("decoder.log_sigma"): tabular has one when it has numeric columns.
     bool learned() const {
-        return kind_ == LikelihoodKind::gaussian_learned || kind_ == LikelihoodKind::gaussian_learned_per_dim;
+        return kind_ == LikelihoodKind::gaussian_learned || kind_ == LikelihoodKind::gaussian_learned_per_dim ||
+               (kind_ == LikelihoodKind::tabular && layout_.numeric > 0);
     }
     double sigma() const { return sigma_; }
+    /// The column layout of a tabular likelihood (empty for the other kinds).
+    const TabularLayout& layout() const { return layout_; }
 
 private:
+    void require_width(Index cols) const {
+        if (cols != layout_.width())
+            throw shape_error("tabular likelihood: " + std::to_string(cols) + " columns, but the layout has " +
+                              std::to_string(layout_.width()) + " (" + std::to_string(layout_.numeric) +
+                              " numeric + " + std::to_string(layout_.categorical_sizes.size()) + " one-hot blocks)");
+    }
+
+    Var<T> tabular_log_prob(Tape<T>& tape, const Var<T>& out, const Var<T>& x) {
+        constexpr double half_log_2pi = 0.91893853320467274178;
+        require_width(out.cols());
+        require_width(x.cols());
+        const Index k = layout_.numeric;
+        Var<T> log_px;
+        bool started = false;
+        auto add_term = [&](const Var<T>& term) {
+            log_px = started ? log_px + term : term;
+            started = true;
+        };
+        if (k > 0) {  // as gaussian_learned_per_dim, on the numeric columns
+            const Var<T> log_sigma = log_sigma_.on(tape);
+            const Var<T> diff = slice_cols(x, 0, k) - slice_cols(out, 0, k);
+            const Var<T> per_elem = square(diff) * exp(log_sigma * T(-2)) * T(0.5) + log_sigma;
+            add_term(-sum_per_row(per_elem) - T(half_log_2pi) * T(k));
+        }
+        Index start = k;
+        for (Index size : layout_.categorical_sizes) {  // log softmax picked out by the one-hot x
+            add_term(sum_per_row(slice_cols(x, start, size) * log_softmax_per_row(slice_cols(out, start, size))));
+            start += size;
+        }
+        return log_px;
+    }
+
     LikelihoodKind kind_ = LikelihoodKind::bernoulli;
     double sigma_ = 1.0;
     Parameter<T> log_sigma_{1, 1};
+    TabularLayout layout_;
 };
 
 }  // namespace vaelet

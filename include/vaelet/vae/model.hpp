@@ -26,6 +26,7 @@ struct VaeConfig {
     LikelihoodKind likelihood = LikelihoodKind::bernoulli;
     double sigma = 1.0;                // σ of a fixed Gaussian likelihood, or the start of a learned one
     Index conditions = 0;              // > 0: a conditional VAE with a one-hot condition of this many classes
+    TabularLayout tabular;             // the column layout when likelihood == tabular (input = tabular.width())
 
     /// Throws config_error naming the bad field.
     void validate() const {
@@ -37,6 +38,12 @@ struct VaeConfig {
         for (Index h : hidden) positive(h, "hidden width");
         if (conditions < 0) throw config_error("VAE config: conditions must be 0 or more");
         if (!(sigma > 0)) throw config_error("VAE config: sigma must be positive");
+        if (likelihood == LikelihoodKind::tabular) {
+            tabular.validate();
+            if (tabular.width() != input)
+                throw config_error("VAE config: the tabular layout has " + std::to_string(tabular.width()) +
+                                   " columns but input is " + std::to_string(input) + "; set input = tabular.width()");
+        }
     }
 };
 
@@ -57,7 +64,9 @@ public:
         std::vector<Index> reversed(config.hidden.rbegin(), config.hidden.rend());
         encoder_ = GaussianEncoder<T>(config.input + c, config.hidden, config.latent, config.activation, rng);
         decoder_ = Decoder<T>(config.latent + c, reversed, config.input, config.activation, rng);
-        likelihood_ = Likelihood<T>(config.likelihood, config.input, config.sigma);
+        likelihood_ = config.likelihood == LikelihoodKind::tabular
+                          ? Likelihood<T>(config.tabular, config.sigma)
+                          : Likelihood<T>(config.likelihood, config.input, config.sigma);
     }
 
     Vae(const Vae&) = delete;  // parameter lists and tapes point into the model

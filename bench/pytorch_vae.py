@@ -1,0 +1,378 @@
+#!/usr/bin/python3
+"""bench/pytorch_vae.py — the canonical PyTorch VAE, as the measuring stick for vaelet (docs/benchmarks.md).
+
+  /usr/bin/python3 bench/pytorch_vae.py train-speed --batch 128 --threads 2 --seconds 10
+  /usr/bin/python3 bench/pytorch_vae.py train --data data/mnist --epochs 10 --out torch_vae.safetensors --json
+  /usr/bin/python3 bench/pytorch_vae.py eval --weights vaelet_vae.safetensors --data data/mnist
+
+The model and loss are pytorch/examples `vae/main.py`, unchanged: fc1 784→400, fc21/fc22 400→20 (μ, log σ²),
+fc3 20→400, fc4 400→784, ReLU, sigmoid output; loss = BCE(sum) + KLD(sum); Adam, lr 1e-3; float32. What differs,
+all for measuring: the images are loaded once into a tensor and batched by slicing (the example's DataLoader would
+time image decoding too); seed and thread count are explicit; losses are reported in nats per image (the batch
+sums added up over an epoch and divided by the number of images, as the example does).
+
+Needs Debian's torch and numpy: `apt-get install python3-torch libopenblas0-pthread`. Without
+libopenblas0-pthread, Debian's torch (BLAS_INFO=generic) runs on the reference BLAS, about 10x slower; the output
+names the BLAS libraries actually loaded. OPENBLAS_NUM_THREADS defaults to 1 so that BLAS threads do not fight
+torch's own (--threads). Run it with /usr/bin/python3: a pyenv python3 earlier on PATH has no torch.
+
+Weights files are safetensors with vaelet's names (encoder.fc1.weight, …, decoder.fc4.bias) in PyTorch's layout
+(weight out×in, bias [out]); `eval` also accepts the bare names (fc1.weight, …) and F32 or F64 tensors.
+"""
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read when torch loads OpenBLAS, so set before the import
+
+import argparse
+import gzip
+import json
+import math
+import resource
+import struct
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Failure(Exception):
+    """A problem with the input that the user can fix; main prints it and exits 1."""
+
+
+# ---- the model and loss, as in pytorch/examples vae/main.py -----------------------------------------------------
+
+
+class VAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def encode(self, x):
+        h1 = F.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def decode(self, z):
+        h3 = F.relu(self.fc3(z))
+        return torch.sigmoid(self.fc4(h3))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x.view(-1, 784))
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+
+def loss_function(recon_x, x, mu, logvar):
+    """Reconstruction + KL divergence summed over the batch; KL from Kingma & Welling 2014, Appendix B."""
+    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce + kld
+
+
+def train_step(model, optimizer, x):
+    optimizer.zero_grad()
+    recon, mu, logvar = model(x)
+    loss = loss_function(recon, x, mu, logvar)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def reconstruct_mean(model, x):
+    """Inference: encode, take z = μ, decode."""
+    mu, _ = model.encode(x)
+    return model.decode(mu)
+
+
+# ---- data --------------------------------------------------------------------------------------------------------
+
+
+def read_idx_images(directory, split):
+    """The images of `split` ("train" or "t10k") from DIR/<split>-images-idx3-ubyte(.gz), as float32 in [0, 1]."""
+    raw = Path(directory) / f"{split}-images-idx3-ubyte"
+    path = next((p for p in (raw, raw.with_name(raw.name + ".gz")) if p.exists()), None)
+    if path is None:
+        raise Failure(f"neither {raw} nor {raw}.gz exists; make the data with scripts/get-data (docs/data.md)")
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
+        data = f.read()
+    if len(data) < 16:
+        raise Failure(f"{path}: {len(data)} bytes, too short for an IDX image header (16 bytes)")
+    magic, count, rows, cols = struct.unpack(">IIII", data[:16])
+    if magic != 0x803:
+        raise Failure(f"{path}: magic number {magic:#x}, expected 0x803 (unsigned bytes, 3 dimensions)")
+    if rows * cols != 784 or len(data) != 16 + count * rows * cols:
+        raise Failure(f"{path}: header says {count} images of {rows}x{cols} in {len(data)} bytes; "
+                      f"the model needs 28x28 images and the file must hold exactly that many")
+    pixels = np.frombuffer(data, np.uint8, offset=16).reshape(count, 784)
+    return torch.from_numpy(pixels.astype(np.float32) / 255.0)
+
+
+def batch_pool(args):
+    """16 batches to cycle through in the speed modes: train images when --data is given, uniform noise otherwise."""
+    if args.data:
+        images = read_idx_images(args.data, "train")
+        return images[torch.arange(16 * args.batch) % len(images)].view(16, args.batch, 784)
+    return torch.rand(16, args.batch, 784)
+
+
+# ---- safetensors -------------------------------------------------------------------------------------------------
+
+NUMPY_DTYPES = {"F32": "<f4", "F64": "<f8"}
+
+
+def read_safetensors(path):
+    """{name: (dtype, shape, bytes)} for every tensor in the file, checked against the file's size."""
+    try:
+        blob = Path(path).read_bytes()
+    except OSError as e:
+        raise Failure(f"cannot read {path}: {e.strerror}") from e
+    if len(blob) < 8:
+        raise Failure(f"{path}: {len(blob)} bytes, too short for a safetensors file")
+    (header_size,) = struct.unpack("<Q", blob[:8])
+    if 8 + header_size > len(blob):
+        raise Failure(f"{path}: the header claims {header_size} bytes but the file has {len(blob)}")
+    try:
+        header = json.loads(blob[8:8 + header_size])
+    except ValueError as e:
+        raise Failure(f"{path}: the header is not JSON ({e})") from e
+    header.pop("__metadata__", None)
+    data = memoryview(blob)[8 + header_size:]
+    tensors = {}
+    for name, info in header.items():
+        try:
+            dtype, shape, (begin, end) = info["dtype"], tuple(info["shape"]), info["data_offsets"]
+        except (KeyError, TypeError, ValueError) as e:
+            raise Failure(f"{path}: tensor {name} lacks a valid dtype, shape or data_offsets ({e!r})") from e
+        if not 0 <= begin <= end <= len(data):
+            raise Failure(f"{path}: tensor {name} has data_offsets [{begin}, {end}] outside the {len(data)} data bytes")
+        tensors[name] = (dtype, shape, data[begin:end])
+    return tensors
+
+
+def load_weights(model, path):
+    """Copies fc1…fc4 from a safetensors file into `model`; tensors the model does not have are ignored."""
+    tensors = {}
+    for name, entry in read_safetensors(path).items():
+        for prefix in ("encoder.", "decoder."):
+            name = name[len(prefix):] if name.startswith(prefix) else name
+        tensors[name] = entry
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name not in tensors:
+                raise Failure(f"{path}: no tensor {name} (nor encoder./decoder.{name}); "
+                              f"write the weights with vaelet or with `{Path(sys.argv[0]).name} train --out`")
+            dtype, shape, raw = tensors[name]
+            if dtype not in NUMPY_DTYPES:
+                raise Failure(f"{path}: tensor {name} is {dtype}; only F32 and F64 are read")
+            if shape not in (tuple(param.shape), (1, *param.shape)):
+                raise Failure(f"{path}: tensor {name} has shape {list(shape)}, the model needs {list(param.shape)} "
+                              f"(PyTorch layout: weight out×in, bias [out])")
+            values = np.frombuffer(raw, NUMPY_DTYPES[dtype])
+            if values.size != math.prod(shape):
+                raise Failure(f"{path}: tensor {name} has {len(raw)} bytes, not {math.prod(shape)} {dtype} values")
+            param.copy_(torch.from_numpy(values.astype(np.float32).reshape(param.shape)))
+
+
+def save_weights(model, path, metadata):
+    """Writes the model's parameters as F32 safetensors with vaelet's names, via path.tmp and a rename."""
+    header, blobs, offset = {}, [], 0
+    for name, param in model.named_parameters():
+        blob = param.detach().numpy().astype("<f4").tobytes()
+        side = "encoder." if name.startswith(("fc1.", "fc21.", "fc22.")) else "decoder."
+        header[side + name] = {"dtype": "F32", "shape": list(param.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    header["__metadata__"] = {key: str(value) for key, value in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # pad to 8 bytes, as the reference writer does
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    os.replace(tmp, path)
+
+
+# ---- modes -------------------------------------------------------------------------------------------------------
+
+
+def blas_libraries():
+    """The BLAS libraries mapped into this process (after torch is imported), resolved paths."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "blas" in line.rsplit("/", 1)[-1]}
+    return sorted(paths)
+
+
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_loop(step, pool, seconds):
+    """Runs `step(batch)` over the pool for `seconds` after a short warm-up; returns (steps, wall s, cpu s)."""
+    warmup_end = time.perf_counter() + min(1.0, seconds / 10)
+    k = 0
+    while time.perf_counter() < warmup_end or k < 3:
+        step(pool[k % len(pool)])
+        k += 1
+    steps, cpu0, start = 0, cpu_seconds(), time.perf_counter()
+    while True:
+        step(pool[steps % len(pool)])
+        steps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return steps, elapsed, cpu_seconds() - cpu0
+
+
+def speed_result(args, steps, elapsed, cpu):
+    return {"batch": args.batch, "seconds": round(elapsed, 3), "steps": steps,
+            "images_per_s": round(steps * args.batch / elapsed, 1), "ms_per_step": round(1e3 * elapsed / steps, 4),
+            "cpu_utilization": round(cpu / elapsed, 2), "data": args.data or "uniform noise"}
+
+
+def train_speed(args, say):
+    model = VAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    result = speed_result(args, *timed_loop(lambda x: train_step(model, optimizer, x), batch_pool(args), args.seconds))
+    say(f"train-speed  batch {args.batch}, {args.threads} threads: {result['images_per_s']:.0f} images/s "
+        f"({result['ms_per_step']:.3f} ms/step, {result['steps']} steps, cpu {result['cpu_utilization']:.2f})")
+    return result
+
+
+def infer_speed(args, say):
+    model = VAE().eval()
+    with torch.no_grad():
+        result = speed_result(args, *timed_loop(lambda x: reconstruct_mean(model, x), batch_pool(args), args.seconds))
+    say(f"infer-speed  batch {args.batch}, {args.threads} threads: {result['images_per_s']:.0f} images/s "
+        f"({result['ms_per_step']:.4f} ms/batch, {result['steps']} batches, cpu {result['cpu_utilization']:.2f})")
+    return result
+
+
+def test_loss(model, images, batch):
+    """The example's test loss: z sampled as in training, nats per image."""
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            x = images[i:i + batch]
+            recon, mu, logvar = model(x)
+            total += loss_function(recon, x, mu, logvar).item()
+    return total / len(images)
+
+
+def train(args, say):
+    train_images = read_idx_images(args.data, "train")
+    test_images = read_idx_images(args.data, "t10k")
+    model = VAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    epochs = []
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        start, total = time.perf_counter(), 0.0
+        order = torch.randperm(len(train_images))
+        for i in range(0, len(train_images), args.batch):
+            total += train_step(model, optimizer, train_images[order[i:i + args.batch]])
+        seconds = time.perf_counter() - start
+        row = {"epoch": epoch, "train_loss": round(total / len(train_images), 4),
+               "test_loss": round(test_loss(model, test_images, args.batch), 4), "seconds": round(seconds, 3),
+               "images_per_s": round(len(train_images) / seconds, 1)}
+        epochs.append(row)
+        say(f"epoch {epoch}: train {row['train_loss']:.2f}  test {row['test_loss']:.2f} nats/image  "
+            f"{row['seconds']:.1f} s ({row['images_per_s']:.0f} images/s)", progress=True)
+    if args.out:
+        save_weights(model, args.out, {"source": "bench/pytorch_vae.py", "epochs": args.epochs, "seed": args.seed})
+        say(f"wrote {args.out}")
+    return {"data": args.data, "train_images": len(train_images), "test_images": len(test_images),
+            "batch": args.batch, "epochs": epochs, "out": args.out}
+
+
+def evaluate(args, say):
+    model = VAE()
+    load_weights(model, args.weights)
+    images = read_idx_images(args.data, "t10k")
+    loss = test_loss(model, images, args.batch)
+    say(f"test loss {loss:.4f} nats/image over {len(images)} images ({args.weights})")
+    return {"weights": args.weights, "data": args.data, "test_images": len(images), "test_loss": round(loss, 4)}
+
+
+# ---- command line ------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv):
+    cores = len(os.sched_getaffinity(0))
+    parser = argparse.ArgumentParser(description="\n\n".join(__doc__.split("\n\n")[:2]),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    modes = parser.add_subparsers(dest="mode", required=True)
+
+    def mode(name, help_text, batch):
+        sub = modes.add_parser(name, help=help_text)
+        sub.add_argument("--batch", type=int, default=batch, help=f"images per step (default {batch})")
+        sub.add_argument("--threads", type=int, default=cores, help=f"torch threads (default {cores}, the cores)")
+        sub.add_argument("--seed", type=int, default=1, help="torch.manual_seed (default 1)")
+        sub.add_argument("--json", action="store_true", help="print one JSON object on stdout, nothing else")
+        return sub
+
+    for name, help_text in (("train-speed", "forward+backward+Adam steps per second"),
+                            ("infer-speed", "encode → μ → decode under no_grad, images per second")):
+        sub = mode(name, help_text, 128)
+        sub.add_argument("--seconds", type=float, default=10.0, help="how long to measure (default 10)")
+        sub.add_argument("--data", help="take batches from DIR's train images (default: uniform noise)")
+    sub = mode("train", "train on IDX data, print train/test loss per epoch", 128)
+    sub.add_argument("--data", required=True, help="directory with the four MNIST-format IDX files")
+    sub.add_argument("--epochs", type=int, default=10, help="default 10, as the example")
+    sub.add_argument("--out", help="write the trained weights here (safetensors, vaelet's names)")
+    sub = mode("eval", "test loss of weights from a safetensors file", 128)
+    sub.add_argument("--weights", required=True, help="safetensors with fc1…fc4 (encoder./decoder. prefix optional)")
+    sub.add_argument("--data", required=True, help="directory with t10k-images-idx3-ubyte(.gz)")
+    args = parser.parse_args(argv)
+    if args.batch < 1 or args.threads < 1:
+        parser.error("--batch and --threads must be at least 1")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    def say(text, progress=False):
+        if not args.json:
+            print(text, flush=True)
+        elif progress:
+            print(text, file=sys.stderr, flush=True)
+
+    blas = blas_libraries()
+    # torch calls sgemm_ through libblas.so.3 (Debian's alternatives pick its implementation); libopenblas being
+    # mapped as well does not mean it is the one called.
+    libblas = [path for path in blas if Path(path).name.startswith("libblas")]
+    if not libblas or "openblas" not in libblas[0]:
+        print(f"pytorch_vae: warning: torch's libblas.so.3 is not OpenBLAS ({', '.join(libblas) or 'none mapped'}); "
+              "expect ~10x slower GEMMs; apt-get install libopenblas0-pthread", file=sys.stderr)
+    run = {"train-speed": train_speed, "infer-speed": infer_speed, "train": train, "eval": evaluate}[args.mode]
+    try:
+        result = run(args, say)
+    except Failure as e:
+        print(f"pytorch_vae: error: {e}", file=sys.stderr)
+        return 1
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    say(f"peak RSS {peak_rss_mib:.0f} MiB; torch {torch.__version__}, {args.threads} threads, "
+        f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, BLAS {', '.join(blas)}")
+    if args.json:
+        print(json.dumps({"mode": args.mode, **result, "threads": args.threads, "seed": args.seed,
+                          "peak_rss_mib": round(peak_rss_mib, 1), "torch": torch.__version__,
+                          "openblas_num_threads": os.environ["OPENBLAS_NUM_THREADS"], "blas": blas}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,121 @@
+// vaelet-mnist — train a VAE on MNIST or Fashion-MNIST and use it: sample, reconstruct, interpolate, draw the
+// latent manifold, export latents, score images, estimate log-likelihoods. `vaelet-mnist --help` lists it all.
+#include "commands.hpp"
+
+#include <vaelet/core/error.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+    CLI::App app{"vaelet-mnist: a variational autoencoder for MNIST-style 28x28 images"};
+    app.require_subcommand(1);
+
+    mnist::TrainArgs t;
+    auto* train = app.add_subcommand("train", "train a VAE; writes metrics.csv, PNGs and checkpoint.safetensors to --out");
+    train->add_option("--data", t.data, "directory with the IDX files (scripts/get-data mnist DIR)")->required();
+    train->add_option("--out", t.out, "run directory (created if missing)")->required();
+    train->add_option("--epochs", t.epochs, "epochs to train (with --resume: the total to reach)")->capture_default_str();
+    train->add_option("--batch", t.batch, "images per step")->capture_default_str();
+    train->add_option("--latent", t.latent, "latent dimensions")->capture_default_str();
+    train->add_option("--hidden", t.hidden, "hidden layer widths, e.g. --hidden 512 256")->capture_default_str();
+    train->add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
+    train->add_option("--beta", t.beta, "weight of the KL term")->capture_default_str();
+    train->add_option("--warmup-epochs", t.warmup_epochs, "raise beta linearly from 0 over this many epochs")->capture_default_str();
+    train->add_option("--free-bits", t.free_bits, "KL floor per latent dimension, nats")->capture_default_str();
+    train->add_option("--likelihood", t.likelihood, "bernoulli | gaussian | gaussian_learned | gaussian_learned_per_dim")
+        ->capture_default_str();
+    train->add_option("--sigma", t.sigma, "sigma of the gaussian likelihood (start value when learned)")->capture_default_str();
+    train->add_option("--clip-norm", t.clip_norm, "clip the gradient's global norm (0: off)")->capture_default_str();
+    train->add_option("--seed", t.seed, "random seed")->capture_default_str();
+    train->add_option("--threads", t.threads, "threads for matrix products (0: one per core)")->capture_default_str();
+    train->add_option("--limit", t.limit, "train on the first N images only (0: all)")->capture_default_str();
+    train->add_option("--exclude-digits", t.exclude_digits, "leave these classes out of training (anomaly detection)");
+    train->add_flag("--conditional", t.conditional, "a conditional VAE: the label is fed to encoder and decoder");
+    train->add_flag("--resume", t.resume, "continue the run in --out from its checkpoint (its settings are kept)");
+    train->add_flag("--skip-nonfinite", t.skip_nonfinite, "skip batches whose loss or gradient is NaN/Inf instead of stopping");
+
+    mnist::ToolArgs a;
+    auto add_ckpt = [&](CLI::App* c) { c->add_option("--ckpt", a.ckpt, "checkpoint.safetensors of a trained run")->required(); };
+    auto add_data = [&](CLI::App* c) { c->add_option("--data", a.data, "directory with the IDX files")->required(); };
+    auto add_out = [&](CLI::App* c, const std::string& what) { c->add_option("--out", a.out, what)->required(); };
+    auto add_common = [&](CLI::App* c) {
+        c->add_option("--seed", a.seed, "random seed")->capture_default_str();
+        c->add_option("--threads", a.threads, "threads (0: one per core)")->capture_default_str();
+    };
+
+    auto* sample = app.add_subcommand("sample", "decode z ~ N(0, I) into a grid of images");
+    add_ckpt(sample);
+    add_out(sample, "PNG file");
+    sample->add_option("--n", a.n, "number of images")->capture_default_str();
+    add_common(sample);
+
+    auto* reconstruct = app.add_subcommand("reconstruct", "test images above their reconstructions");
+    add_ckpt(reconstruct);
+    add_data(reconstruct);
+    add_out(reconstruct, "PNG file");
+    reconstruct->add_option("--n", a.n, "number of images")->capture_default_str();
+    add_common(reconstruct);
+
+    auto* interpolate = app.add_subcommand("interpolate", "walk the latent space between pairs of test images");
+    add_ckpt(interpolate);
+    add_data(interpolate);
+    add_out(interpolate, "PNG file");
+    interpolate->add_option("--n", a.n, "number of pairs (rows)")->capture_default_str();
+    interpolate->add_option("--steps", a.steps, "images per row, ends included")->capture_default_str();
+    add_common(interpolate);
+
+    auto* manifold = app.add_subcommand("manifold", "decode a grid over a 2-D latent space");
+    add_ckpt(manifold);
+    add_out(manifold, "PNG file");
+    manifold->add_option("--grid", a.grid, "grid size per axis")->capture_default_str();
+    add_common(manifold);
+
+    auto* encode = app.add_subcommand("encode", "write label, mu..., logvar... per image as CSV");
+    add_ckpt(encode);
+    add_data(encode);
+    add_out(encode, "CSV file");
+    encode->add_option("--split", a.split, "test | train")->capture_default_str();
+    add_common(encode);
+
+    auto* score = app.add_subcommand("score", "negative ELBO and reconstruction error per image, in file order");
+    add_ckpt(score);
+    add_data(score);
+    add_out(score, "CSV file");
+    score->add_option("--split", a.split, "test | train")->capture_default_str();
+    add_common(score);
+
+    auto* eval = app.add_subcommand("eval", "test ELBO, IWAE bound and importance-sampled log-likelihood");
+    add_ckpt(eval);
+    add_data(eval);
+    eval->add_option("--out", a.out, "also write the figures to this CSV file");
+    eval->add_option("--k", a.k, "importance samples for log p(x)")->capture_default_str();
+    eval->add_option("--iwae-k", a.iwae_k, "samples for the IWAE bound")->capture_default_str();
+    eval->add_option("--limit", a.limit, "use the first N test images only (0: all)")->capture_default_str();
+    add_common(eval);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    try {
+        if (*train) return mnist::run_train(t);
+        if (*sample) return mnist::run_sample(a);
+        if (*reconstruct) return mnist::run_reconstruct(a);
+        if (*interpolate) return mnist::run_interpolate(a);
+        if (*manifold) return mnist::run_manifold(a);
+        if (*encode) return mnist::run_encode(a);
+        if (*score) return mnist::run_score(a);
+        if (*eval) return mnist::run_eval(a);
+    } catch (const vaelet::error& e) {
+        std::cerr << "vaelet-mnist: error: " << e.what() << '\n';
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "vaelet-mnist: unexpected error: " << e.what() << '\n';
+        return 1;
+    }
+    return 1;
+}

@@ -1,0 +1,94 @@
+// The PNGs vaelet-mnist writes: sample grids from a fixed set of z (so epochs compare), test images above their
+// reconstructions, and the loss curves.
+#pragma once
+
+#include <vaelet/io/image.hpp>
+#include <vaelet/io/plot.hpp>
+#include <vaelet/train/checkpoint.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace mnist {
+
+class Pictures {
+public:
+    explicit Pictures(const vaelet::RunConfig& config)
+        : rows_(config.extra.value("image_rows", 28)), cols_(config.extra.value("image_cols", 28)),
+          conditions_(config.model.conditions) {
+        if (Eigen::Index(rows_) * cols_ != config.model.input)
+            throw vaelet::shape_error("the model has " + std::to_string(config.model.input) + " inputs, not " +
+                                      std::to_string(rows_) + "x" + std::to_string(cols_) + " images");
+        vaelet::Rng rng(config.train.seed + 7);  // the same 64 z at every epoch
+        z_ = vaelet::sample_prior<float>(64, config.model.latent, rng);
+        labels_ = digit_labels(64);
+    }
+
+    /// One-hot labels 0, 1, …, 9, 0, 1, … for a conditional model (empty otherwise).
+    vaelet::Matrix<float> digit_labels(Eigen::Index n) const {
+        if (conditions_ == 0) return {};
+        std::vector<int> labels;
+        for (Eigen::Index i = 0; i < n; ++i) labels.push_back(int(i % conditions_));
+        return vaelet::one_hot<float>(labels, conditions_);
+    }
+    const vaelet::Matrix<float>* conditions_for(const vaelet::Matrix<float>& labels) const {
+        return conditions_ ? &labels : nullptr;
+    }
+
+    std::string sample_name(int epoch) const {
+        char name[64];
+        std::snprintf(name, sizeof name, "samples_epoch%02d.png", epoch);
+        return name;
+    }
+
+    void samples(vaelet::Vae<float>& vae, const std::string& path) const {
+        save(vae.decode(z_, conditions_for(labels_)), 8, path);
+    }
+
+    /// The first 32 test images, 8 per row, each row of originals above its row of reconstructions (through μ).
+    void reconstructions(vaelet::Vae<float>& vae, const vaelet::Dataset& test, const std::string& path, long n = 32) const {
+        n = std::min<long>(n, long(test.size()));
+        vaelet::Matrix<float> x(n, rows_ * cols_);
+        std::vector<int> labels;
+        for (long i = 0; i < n; ++i) {
+            const std::uint8_t* p = test.image(i);
+            for (Eigen::Index j = 0; j < x.cols(); ++j) x(i, j) = float(p[j]) / 255.0f;
+            if (test.has_labels()) labels.push_back(test.label(i));
+        }
+        vaelet::Matrix<float> c = conditions_ ? vaelet::one_hot<float>(labels, conditions_) : vaelet::Matrix<float>();
+        const vaelet::Matrix<float> r = vae.reconstruct(x, conditions_for(c));
+        vaelet::Matrix<float> both(2 * n, x.cols());
+        for (long block = 0; block < n; block += 8) {
+            const long m = std::min<long>(8, n - block);
+            both.middleRows(2 * block, m) = x.middleRows(block, m);
+            both.middleRows(2 * block + m, m) = r.middleRows(block, m);
+        }
+        save(both, 8, path);
+    }
+
+    void loss_chart(const std::vector<vaelet::EpochMetrics>& history, const std::string& path) const {
+        vaelet::Series train{"train", {}, {}}, test{"test", {}, {}};
+        for (const auto& m : history) {
+            train.x.push_back(m.epoch);
+            train.y.push_back(m.train.loss);
+            test.x.push_back(m.epoch);
+            test.y.push_back(m.test.loss);
+        }
+        vaelet::PlotOptions options;
+        options.title = "negative ELBO, nats per image";
+        vaelet::save_png(path, vaelet::line_chart({train, test}, options));
+    }
+
+    /// Any rows of pixels in [0, 1] as a grid `columns` wide.
+    void save(const vaelet::Matrix<float>& images, int columns, const std::string& path) const {
+        vaelet::save_png(path, vaelet::make_grid(images, rows_, cols_, columns));
+    }
+
+private:
+    int rows_, cols_;
+    Eigen::Index conditions_;
+    vaelet::Matrix<float> z_, labels_;
+};
+
+}  // namespace mnist

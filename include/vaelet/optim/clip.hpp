@@ -1,0 +1,40 @@
+// vaelet/optim/clip.hpp — gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_.
+//
+//   tape.backward(loss);
+//   const float norm = vaelet::clip_grad_norm(params, 5.0f);  // the norm before clipping, e.g. for a log
+//   adam.step_and_zero_grad();
+#pragma once
+
+#include "vaelet/core/error.hpp"
+#include "vaelet/nn/parameter.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace vaelet {
+
+/// The L2 norm of all gradients taken together, as one vector. The squares are summed in double, so float
+/// gradients up to float's largest value give a finite norm.
+template <class T>
+T global_grad_norm(const ParameterList<T>& params) {
+    double sum = 0;
+    for (const auto& p : params) sum += p.param->grad.template cast<double>().squaredNorm();
+    return T(std::sqrt(sum));
+}
+
+/// Scales all gradients by one factor so their global L2 norm is at most `max_norm`: the factor is
+/// max_norm / (norm + 1e-6) when that is below 1 (PyTorch's rule), else the gradients are left alone.
+/// Returns the norm before clipping. A non-finite norm (a NaN or infinite gradient) is returned as is and the
+/// gradients are left untouched — find the culprit with first_non_finite_gradient (train/nan_guard.hpp).
+template <class T>
+T clip_grad_norm(const ParameterList<T>& params, T max_norm) {
+    if (!(max_norm > 0) || !std::isfinite(max_norm))
+        throw config_error("clip_grad_norm: max_norm must be a positive number, got " + std::to_string(max_norm));
+    const T norm = global_grad_norm(params);
+    const double scale = double(max_norm) / (double(norm) + 1e-6);
+    if (std::isfinite(norm) && scale < 1)
+        for (const auto& p : params) p.param->grad *= T(scale);
+    return norm;
+}
+
+}  // namespace vaelet

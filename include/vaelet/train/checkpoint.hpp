@@ -1,0 +1,219 @@
+// vaelet/train/checkpoint.hpp — a training run in one safetensors file: the weights under PyTorch's names, the
+// optimizer's moments, both random streams, the batch position, the epoch's running sums, the loss history and
+// the configuration. Loading it resumes the run bit for bit; its weights load straight into PyTorch.
+//
+//   vaelet::save_checkpoint(run + "/checkpoint.safetensors", trainer, history, config);
+//   auto ckpt = vaelet::read_checkpoint_config(path);          // the model and training settings
+//   auto vae = vaelet::load_model<float>(path);                 // the model alone, for sample/encode/score
+//
+// Layout: weights "fc1.weight", "fc1.bias", … (the model's names without "encoder."/"decoder."); optimizer state
+// "optim.<weight>.<buffer>" and "optim.step"; "rng.shuffle"/"rng.noise" (4 × U64 words) with "….spare" (F64:
+// has-spare flag, value); "progress" (I64: epochs done, steps, epoch under way, batch position); "epoch_sums" and
+// "history" (F64). Metadata: "format" = "vaelet-checkpoint-1", "vaelet_version", "config" (JSON). Nothing measured
+// in wall-clock time is stored, so two identical runs write identical bytes.
+#pragma once
+
+#include "vaelet/io/safetensors.hpp"
+#include "vaelet/train/metrics.hpp"
+#include "vaelet/train/trainer.hpp"
+#include "vaelet/version.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vaelet {
+
+inline constexpr const char* checkpoint_format = "vaelet-checkpoint-1";
+
+/// What a run was configured with: the model, the training settings and free-form extras (data dir, ...).
+struct RunConfig {
+    VaeConfig model;
+    TrainOptions train;
+    std::string dtype = "float32";
+    nlohmann::json extra = nlohmann::json::object();
+};
+
+inline nlohmann::json to_json(const RunConfig& c) {
+    nlohmann::json j;
+    j["model"] = {{"input", c.model.input},
+                  {"hidden", c.model.hidden},
+                  {"latent", c.model.latent},
+                  {"activation", activation_name(c.model.activation)},
+                  {"likelihood", likelihood_name(c.model.likelihood)},
+                  {"sigma", c.model.sigma},
+                  {"conditions", c.model.conditions}};
+    j["train"] = {{"epochs", c.train.epochs},       {"batch", c.train.batch},
+                  {"lr", c.train.lr},               {"beta", c.train.beta},
+                  {"warmup_epochs", c.train.warmup_epochs}, {"free_bits", c.train.free_bits},
+                  {"clip_norm", c.train.clip_norm}, {"skip_non_finite", c.train.skip_non_finite},
+                  {"seed", c.train.seed}};
+    j["dtype"] = c.dtype;
+    j["extra"] = c.extra;
+    return j;
+}
+
+inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string& source) {
+    try {
+        RunConfig c;
+        const auto& m = j.at("model");
+        c.model.input = m.at("input").get<Index>();
+        c.model.hidden = m.at("hidden").get<std::vector<Index>>();
+        c.model.latent = m.at("latent").get<Index>();
+        c.model.activation = parse_activation(m.at("activation").get<std::string>());
+        c.model.likelihood = parse_likelihood(m.at("likelihood").get<std::string>());
+        c.model.sigma = m.at("sigma").get<double>();
+        c.model.conditions = m.at("conditions").get<Index>();
+        const auto& t = j.at("train");
+        c.train.epochs = t.at("epochs").get<int>();
+        c.train.batch = t.at("batch").get<Index>();
+        c.train.lr = t.at("lr").get<double>();
+        c.train.beta = t.at("beta").get<double>();
+        c.train.warmup_epochs = t.at("warmup_epochs").get<double>();
+        c.train.free_bits = t.at("free_bits").get<double>();
+        c.train.clip_norm = t.at("clip_norm").get<double>();
+        c.train.skip_non_finite = t.at("skip_non_finite").get<bool>();
+        c.train.seed = t.at("seed").get<std::uint64_t>();
+        c.dtype = j.at("dtype").get<std::string>();
+        c.extra = j.value("extra", nlohmann::json::object());
+        c.model.validate();
+        return c;
+    } catch (const nlohmann::json::exception& e) {
+        throw io_error(source + ": the checkpoint's config is incomplete or malformed (" + e.what() +
+                       "); was it written by another program or version?");
+    }
+}
+
+/// The model's parameter name as PyTorch's examples/vae names it: "encoder.fc1.weight" → "fc1.weight".
+inline std::string checkpoint_name(const std::string& name) {
+    for (const char* prefix : {"encoder.", "decoder."})
+        if (name.rfind(prefix, 0) == 0) return name.substr(std::char_traits<char>::length(prefix));
+    return name;
+}
+
+template <class T>
+ParameterList<T> checkpoint_parameters(const ParameterList<T>& params) {
+    ParameterList<T> renamed = params;
+    for (auto& p : renamed) p.name = checkpoint_name(p.name);
+    return renamed;
+}
+
+namespace detail {
+
+inline void put_rng(SafeTensors& st, const std::string& name, const Rng::State& s) {
+    st.put_vector<std::uint64_t>(name, {s.s[0], s.s[1], s.s[2], s.s[3]});
+    st.put_vector<double>(name + ".spare", {s.has_spare ? 1.0 : 0.0, s.spare});
+}
+
+inline Rng::State get_rng(const SafeTensors& st, const std::string& name) {
+    const auto words = st.get_vector<std::uint64_t>(name);
+    const auto spare = st.get_vector<double>(name + ".spare");
+    if (words.size() != 4 || spare.size() != 2)
+        throw io_error(st.source + ": tensor " + name + " is not a random-number-generator state (4 words + spare)");
+    Rng::State s;
+    for (std::size_t i = 0; i < 4; ++i) s.s[i] = words[i];
+    s.has_spare = spare[0] != 0.0;
+    s.spare = spare[1];
+    return s;
+}
+
+inline SafeTensors read_checkpoint_file(const std::string& path) {
+    SafeTensors st = load_safetensors(path);
+    const auto format = st.metadata.find("format");
+    if (format == st.metadata.end() || format->second != checkpoint_format)
+        throw io_error(path + ": not a vaelet checkpoint (metadata \"format\" is " +
+                       (format == st.metadata.end() ? std::string("missing") : "\"" + format->second + "\"") +
+                       ", expected \"" + checkpoint_format + "\")");
+    if (st.metadata.find("config") == st.metadata.end())
+        throw io_error(path + ": the checkpoint has no \"config\" metadata");
+    return st;
+}
+
+}  // namespace detail
+
+/// Writes the whole state of `trainer` (and the loss history) to `path`, atomically.
+template <class T>
+void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::vector<EpochMetrics>& history,
+                     const RunConfig& config) {
+    SafeTensors st;
+    st.metadata["format"] = checkpoint_format;
+    st.metadata["vaelet_version"] = version();
+    st.metadata["config"] = to_json(config).dump();
+    save_parameters(st, checkpoint_parameters(trainer.parameters()));
+    for (const auto& s : trainer.optimizer().named_state())
+        st.put_matrix("optim." + checkpoint_name(s.name), *s.value);
+    st.put_vector<std::int64_t>("optim.step", {trainer.optimizer().step_count()});
+    detail::put_rng(st, "rng.shuffle", trainer.shuffle_rng().state());
+    detail::put_rng(st, "rng.noise", trainer.noise_rng().state());
+    const auto b = trainer.batcher().state();
+    detail::put_rng(st, "rng.epoch_order", b.shuffle_rng);
+    st.put_vector<std::int64_t>("progress", {trainer.epoch(), trainer.step(), trainer.in_epoch() ? 1 : 0, b.position});
+    const EpochSums& sums = trainer.sums();
+    st.put_vector<double>("epoch_sums", {sums.recon, sums.kl, sums.examples, sums.skipped_batches});
+    std::vector<double> h;
+    for (const auto& m : history)
+        h.insert(h.end(), {double(m.epoch), m.train.loss, m.train.recon, m.train.kl, m.test.loss, m.test.recon, m.test.kl});
+    st.put_vector<double>("history", h);
+    save_safetensors(path, st);
+}
+
+/// Reads the configuration stored in a checkpoint.
+inline RunConfig read_checkpoint_config(const std::string& path) {
+    const SafeTensors st = detail::read_checkpoint_file(path);
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(st.metadata.at("config"));
+    } catch (const nlohmann::json::exception& e) {
+        throw io_error(path + ": the checkpoint's config is not valid JSON (" + e.what() + ")");
+    }
+    return run_config_from_json(j, path);
+}
+
+/// Restores `trainer` (built with the checkpoint's config) to the saved state; returns the loss history.
+template <class T>
+std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& trainer) {
+    const SafeTensors st = detail::read_checkpoint_file(path);
+    load_parameters(st, checkpoint_parameters(trainer.parameters()));
+    for (const auto& s : trainer.optimizer().named_state()) {
+        const std::string name = "optim." + checkpoint_name(s.name);
+        Matrix<T> value = st.get_matrix<T>(name);
+        if (value.rows() != s.value->rows() || value.cols() != s.value->cols())
+            throw io_error(path + ": optimizer state " + name + " is " + shape_string(value) + " but the model needs " +
+                           shape_string(*s.value));
+        *s.value = value;
+    }
+    const auto step = st.get_vector<std::int64_t>("optim.step");
+    const auto progress = st.get_vector<std::int64_t>("progress");
+    const auto sums = st.get_vector<double>("epoch_sums");
+    if (step.size() != 1 || progress.size() != 4 || sums.size() != 4)
+        throw io_error(path + ": progress tensors have the wrong length; the checkpoint is damaged");
+    trainer.optimizer().set_step_count(step[0]);
+    trainer.shuffle_rng().set_state(detail::get_rng(st, "rng.shuffle"));
+    trainer.noise_rng().set_state(detail::get_rng(st, "rng.noise"));
+    const bool in_epoch = progress[2] != 0;
+    if (in_epoch) trainer.batcher().restore({detail::get_rng(st, "rng.epoch_order"), Index(progress[3])});
+    trainer.sums() = EpochSums{sums[0], sums[1], sums[2], sums[3]};
+    trainer.restore_progress(int(progress[0]), long(progress[1]), in_epoch);
+
+    const auto h = st.get_vector<double>("history");
+    if (h.size() % 7 != 0) throw io_error(path + ": tensor history has the wrong length; the checkpoint is damaged");
+    std::vector<EpochMetrics> history;
+    for (std::size_t i = 0; i < h.size(); i += 7)
+        history.push_back({int(h[i]), {h[i + 1], h[i + 2], h[i + 3]}, {h[i + 4], h[i + 5], h[i + 6]}, 0.0, 0.0});
+    return history;
+}
+
+/// The model of a checkpoint with its trained weights, for inference (sample, encode, score, ...).
+template <class T>
+std::unique_ptr<Vae<T>> load_model(const std::string& path) {
+    const RunConfig config = read_checkpoint_config(path);
+    Rng unused(0);
+    auto vae = std::make_unique<Vae<T>>(config.model, unused);
+    const SafeTensors st = detail::read_checkpoint_file(path);
+    load_parameters(st, checkpoint_parameters(vae->named_parameters()));
+    return vae;
+}
+
+}  // namespace vaelet

@@ -1,0 +1,237 @@
+// vaelet/train/trainer.hpp — the training loop of a VAE on image data: shuffled mini-batches, the ELBO with β
+// warm-up and free bits, Adam, a NaN guard, evaluation, and a state that checkpoints and resumes exactly.
+//
+//   vaelet::Trainer<float> trainer(vae, train_set, options);
+//   while (trainer.epoch() < options.epochs) {
+//       auto m = trainer.train_epoch();                  // one pass over the training set
+//       auto test = trainer.evaluate(test_set);          // same loss on held-out data
+//   }
+//
+// Determinism: the trainer owns two random streams seeded from options.seed — one shuffles the data, one draws
+// the reparameterization noise — and evaluation uses a third, re-seeded for every call, so evaluating never
+// moves the training streams. With the same seed and thread count a run is bit-identical, and so is a run
+// resumed from a checkpoint (see train/checkpoint.hpp), which stores both streams, the batch position, the
+// optimizer's moments and the epoch's running sums.
+#pragma once
+
+#include "vaelet/core/error.hpp"
+#include "vaelet/data/batcher.hpp"
+#include "vaelet/optim/adam.hpp"
+#include "vaelet/optim/clip.hpp"
+#include "vaelet/optim/schedule.hpp"
+#include "vaelet/train/nan_guard.hpp"
+#include "vaelet/vae/elbo.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace vaelet {
+
+struct TrainOptions {
+    int epochs = 10;
+    Index batch = 128;
+    double lr = 1e-3;
+    double beta = 1.0;           // final KL weight
+    double warmup_epochs = 0.0;  // β rises linearly from 0 to `beta` over this many epochs (0: no warm-up)
+    double free_bits = 0.0;      // KL floor per latent dimension, nats
+    double clip_norm = 0.0;      // > 0: clip the gradient's global norm to this
+    bool skip_non_finite = false;  // on a NaN/Inf loss or gradient: skip the batch (true) or stop with an error
+    std::uint64_t seed = 1;
+
+    void validate() const {
+        if (epochs < 1) throw config_error("--epochs must be at least 1, got " + std::to_string(epochs));
+        if (batch < 1) throw config_error("--batch must be at least 1, got " + std::to_string(batch));
+        if (!(lr > 0) || !std::isfinite(lr)) throw config_error("--lr must be a positive number, got " + std::to_string(lr));
+        if (!(beta >= 0) || !std::isfinite(beta)) throw config_error("--beta must be 0 or more, got " + std::to_string(beta));
+        if (!(warmup_epochs >= 0)) throw config_error("--warmup-epochs must be 0 or more");
+        if (!(free_bits >= 0)) throw config_error("--free-bits must be 0 or more");
+        if (!(clip_norm >= 0)) throw config_error("--clip-norm must be 0 (off) or more");
+    }
+};
+
+/// Mean losses per example in nats: loss = recon + kl (the negative ELBO, with β = 1).
+struct Losses {
+    double loss = 0, recon = 0, kl = 0;
+};
+
+/// Sums over the examples seen so far in an epoch; part of the checkpoint so a resumed epoch reports the same.
+struct EpochSums {
+    double recon = 0, kl = 0;
+    double examples = 0;
+    double skipped_batches = 0;
+
+    Losses means() const {
+        const double n = examples > 0 ? examples : 1;
+        return {(recon + kl) / n, recon / n, kl / n};
+    }
+};
+
+template <class T>
+class Trainer {
+public:
+    /// `vae` and `train` must outlive the trainer.
+    Trainer(Vae<T>& vae, const Dataset& train, const TrainOptions& options)
+        : vae_(vae), options_((options.validate(), options)), params_(vae.named_parameters()),
+          adam_(params_, AdamOptions{options.lr}), shuffle_rng_(options.seed), noise_rng_(options.seed + 1),
+          batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true) {
+        if (train.features() != vae.config().input)
+            throw shape_error("training data has " + std::to_string(train.features()) + " features per example (" +
+                              std::to_string(train.rows()) + "x" + std::to_string(train.cols()) +
+                              " images) but the model expects " + std::to_string(vae.config().input));
+    }
+
+    /// Epochs completed.
+    int epoch() const { return epoch_; }
+    /// Optimizer steps taken.
+    long step() const { return step_; }
+    const TrainOptions& options() const { return options_; }
+
+    /// β for the next step: linear warm-up over `warmup_epochs`, then `beta`.
+    double beta() const {
+        if (options_.warmup_epochs <= 0) return options_.beta;
+        const double steps = options_.warmup_epochs * double(batcher_.batches_per_epoch());
+        return linear_warmup(options_.beta, steps, double(step_));
+    }
+
+    /// Trains until the epoch ends or `*stop` becomes true (checked between steps). `progress(done, running)`
+    /// is called after each step with the images done this epoch and the running mean loss.
+    /// Returns the epoch's mean training losses; `finished()` says whether the epoch completed.
+    Losses train_epoch(const std::function<void(long, double)>& progress = {},
+                       const std::atomic<bool>* stop = nullptr) {
+        if (!in_epoch_) {
+            batcher_.start_epoch();
+            sums_ = EpochSums{};
+            in_epoch_ = true;
+        }
+        while (!(stop && stop->load())) {
+            if (!batcher_.next()) {
+                in_epoch_ = false;
+                ++epoch_;
+                break;
+            }
+            train_step(batcher_.x(), condition(batcher_.labels()));
+            if (progress) progress(long(sums_.examples), sums_.means().loss);
+        }
+        return sums_.means();
+    }
+
+    /// True when the last train_epoch ran to the end of the epoch (not stopped midway).
+    bool finished() const { return !in_epoch_; }
+
+    /// Mean losses over `data` with β = 1, through a sample z ~ q(z|x) as in training, with noise from a
+    /// stream seeded by `seed` (so the figure is reproducible and training's streams don't move).
+    Losses evaluate(const Dataset& data, std::uint64_t seed = 12345, Index batch = 1000) {
+        Rng eval_rng(seed), unused(0);
+        Batcher<T> batches(data, std::min<Index>(batch, data.size()), unused, /*shuffle=*/false);
+        Tape<T> tape;
+        NoGrad<T> guard(tape);
+        EpochSums sums;
+        batches.start_epoch();
+        while (batches.next()) {
+            tape.reset();
+            const Matrix<T>* c = condition(batches.labels());
+            std::optional<Var<T>> cv;
+            if (c) cv = tape.constant(*c);
+            const auto terms = elbo(vae_, tape, tape.constant(batches.x()), eval_rng, ElboOptions{}, cv ? &*cv : nullptr);
+            sums.recon += double(terms.recon.value().sum());
+            sums.kl += double(terms.kl.value().sum());
+            sums.examples += double(batches.x().rows());
+        }
+        return sums.means();
+    }
+
+    // ---- state for checkpoints ----
+    Adam<T>& optimizer() { return adam_; }
+    Rng& shuffle_rng() { return shuffle_rng_; }
+    Rng& noise_rng() { return noise_rng_; }
+    Batcher<T>& batcher() { return batcher_; }
+    EpochSums& sums() { return sums_; }
+    ParameterList<T>& parameters() { return params_; }
+
+    /// Sets the position restored from a checkpoint: `epoch` completed epochs, `step` optimizer steps, and
+    /// whether an epoch is under way (its batcher position and sums restored separately).
+    void restore_progress(int epoch, long step, bool in_epoch) {
+        epoch_ = epoch;
+        step_ = step;
+        in_epoch_ = in_epoch;
+    }
+    bool in_epoch() const { return in_epoch_; }
+
+private:
+    /// The one-hot labels of a conditional model's batch (nullptr for an unconditional model).
+    const Matrix<T>* condition(const std::vector<std::uint8_t>& labels) {
+        const Index classes = vae_.config().conditions;
+        if (classes == 0) return nullptr;
+        if (labels.empty()) throw config_error("a conditional VAE needs labelled data");
+        one_hot_.setZero(Index(labels.size()), classes);
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            if (labels[i] >= classes)
+                throw config_error("label " + std::to_string(labels[i]) + " is outside the model's " +
+                                   std::to_string(classes) + " classes");
+            one_hot_(Index(i), labels[i]) = T(1);
+        }
+        return &one_hot_;
+    }
+
+    template <class Batch>
+    void train_step(const Batch& x, const Matrix<T>* c) {
+        tape_.reset();
+        ElboOptions eo;
+        eo.beta = beta();
+        eo.free_bits = options_.free_bits;
+        std::optional<Var<T>> cv;
+        if (c) cv = tape_.constant(*c);
+        const auto terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, cv ? &*cv : nullptr);
+        const T loss = terms.loss.item();
+        if (!std::isfinite(loss)) {
+            if (skip(describe_loss_failure())) return;
+        }
+        tape_.backward(terms.loss);
+        if (auto bad = first_non_finite_gradient(params_)) {
+            if (skip("the gradient of " + *bad + " is not finite at step " + std::to_string(step_ + 1))) return;
+        }
+        if (options_.clip_norm > 0) clip_grad_norm(params_, T(options_.clip_norm));
+        adam_.step();
+        adam_.zero_grad();
+        ++step_;
+        sums_.recon += double(terms.recon.value().sum());
+        sums_.kl += double(terms.kl.value().sum());
+        sums_.examples += double(x.rows());
+    }
+
+    std::string describe_loss_failure() const {
+        std::string where = "the loss is not finite at step " + std::to_string(step_ + 1) + " (epoch " +
+                            std::to_string(epoch_ + 1) + ")";
+        if (auto node = first_non_finite_node(tape_)) where += ": " + node->describe();
+        if (auto p = first_non_finite_value(params_)) where += "; parameter " + *p + " holds a non-finite value";
+        return where;
+    }
+
+    /// Skips the batch when allowed (returns true), else throws numeric_error with `what`.
+    bool skip(const std::string& what) {
+        if (!options_.skip_non_finite)
+            throw numeric_error(what + "; lower --lr, set --clip-norm, or pass --skip-nonfinite to skip such batches");
+        for (auto& p : params_) p.param->zero_grad();
+        sums_.skipped_batches += 1;
+        return true;
+    }
+
+    Vae<T>& vae_;
+    TrainOptions options_;
+    ParameterList<T> params_;
+    Adam<T> adam_;
+    Rng shuffle_rng_, noise_rng_;
+    Batcher<T> batcher_;
+    Tape<T> tape_;
+    EpochSums sums_;
+    Matrix<T> one_hot_;
+    int epoch_ = 0;
+    long step_ = 0;
+    bool in_epoch_ = false;
+};
+
+}  // namespace vaelet

@@ -1,0 +1,42 @@
+// vaelet/vae/score.hpp — per-example scores of a trained VAE: the negative ELBO (how unlikely the model finds an
+// example; high = anomalous) and the reconstruction error through the posterior mean.
+//
+//   vaelet::Rng rng(1);
+//   auto s = vaelet::score_examples(vae, x, rng);      // s.neg_elbo, s.recon_error: n×1, nats
+#pragma once
+
+#include "vaelet/vae/elbo.hpp"
+
+namespace vaelet {
+
+struct ExampleScores {
+    Matrix<double> neg_elbo;     // −ELBO = E_q[−log p(x|z)] + KL(q ‖ p), the expectation over `samples` draws
+    Matrix<double> recon_error;  // −log p(x | z = μ(x)): deterministic
+};
+
+/// Scores every row of x (n × input). `conditions` (n × classes one-hot) for a conditional model.
+template <class T>
+ExampleScores score_examples(Vae<T>& vae, const Matrix<T>& x, Rng& rng, int samples = 1,
+                             const Matrix<T>* conditions = nullptr) {
+    if (samples < 1) throw config_error("score: samples must be at least 1, got " + std::to_string(samples));
+    Tape<T> tape;
+    NoGrad<T> guard(tape);
+    const Var<T> xv = tape.constant(x);
+    std::optional<Var<T>> c;
+    if (conditions) c = tape.constant(*conditions);
+    const Var<T>* cp = c ? &*c : nullptr;
+
+    ExampleScores s;
+    s.neg_elbo = Matrix<double>::Zero(x.rows(), 1);
+    const Posterior<T> q = vae.encode(tape, xv, cp);
+    const Matrix<double> kl = sum_per_row(gaussian_kl(q.mu, q.logvar)).value().template cast<double>();
+    for (int k = 0; k < samples; ++k) {
+        const Var<T> z = reparameterize(q.mu, q.logvar, rng);
+        s.neg_elbo -= vae.likelihood().log_prob(tape, vae.decode(tape, z, cp), xv).value().template cast<double>();
+    }
+    s.neg_elbo = s.neg_elbo / double(samples) + kl;
+    s.recon_error = -vae.likelihood().log_prob(tape, vae.decode(tape, q.mu, cp), xv).value().template cast<double>();
+    return s;
+}
+
+}  // namespace vaelet
