@@ -19,6 +19,11 @@
 #include "vaelet/nn/mlp.hpp"
 #include "vaelet/nn/parameter.hpp"
 
+#include "vaelet/optim/adam.hpp"
+#include "vaelet/optim/clip.hpp"
+#include "vaelet/optim/schedule.hpp"
+#include "vaelet/optim/sgd.hpp"
+
 #include "vaelet/vae/decoder.hpp"
 #include "vaelet/vae/elbo.hpp"
 #include "vaelet/vae/encoder.hpp"

@@ -13,12 +13,15 @@
 
 namespace vaelet {
 
-/// The L2 norm of all gradients taken together, as one vector. The squares are summed in double, so float
-/// gradients up to float's largest value give a finite norm.
+/// The L2 norm of all gradients taken together, as one vector. Summed in T (vectorized); a parameter whose
+/// sum of squares overflows T (float gradients beyond ~1e19) is summed again in double, so its norm stays finite.
 template <class T>
 T global_grad_norm(const ParameterList<T>& params) {
     double sum = 0;
-    for (const auto& p : params) sum += p.param->grad.template cast<double>().squaredNorm();
+    for (const auto& p : params) {
+        const T squares = p.param->grad.squaredNorm();
+        sum += std::isfinite(squares) ? double(squares) : p.param->grad.template cast<double>().squaredNorm();
+    }
     return T(std::sqrt(sum));
 }
 

@@ -195,8 +195,7 @@ private:
             if (skip("the gradient of " + *bad + " is not finite at step " + std::to_string(step_ + 1))) return;
         }
         if (options_.clip_norm > 0) clip_grad_norm(params_, T(options_.clip_norm));
-        adam_.step();
-        adam_.zero_grad();
+        adam_.step_and_zero_grad();
         ++step_;
         sums_.recon += double(terms.recon.value().sum());
         sums_.kl += double(terms.kl.value().sum());
