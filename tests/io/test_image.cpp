@@ -7,6 +7,7 @@
 #define STB_IMAGE_IMPLEMENTATION
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #if __has_include(<stb/stb_image.h>)
 #include <stb/stb_image.h>
 #else

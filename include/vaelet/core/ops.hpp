@@ -43,17 +43,38 @@ void broadcast_shape(Op op, const Matrix<T>& a, const Matrix<T>& b, Index& rows,
     cols = std::max(a.cols(), b.cols());
 }
 
-/// Calls `f(x, y)` with `a` and `b` as arrays of their common shape: directly when the shapes already agree
-/// (the fast path), through Eigen's replicate otherwise.
+/// Writes `m` (1×cols, rows×1 or 1×1) repeated to rows×cols into `out`.
+template <class T>
+void expand_into(const Matrix<T>& m, Index rows, Index cols, Matrix<T>& out) {
+    out.resize(rows, cols);
+    if (m.rows() == 1 && m.cols() == cols)
+        out.rowwise() = m.row(0);
+    else if (m.cols() == 1 && m.rows() == rows)
+        out.colwise() = m.col(0);
+    else
+        out.setConstant(m(0, 0));
+}
+
+/// Calls `f(x, y)` with `a` and `b` as arrays of their common shape. When one operand already has that shape,
+/// the other is expanded into `scratch` (a node buffer, so no allocation once warmed up) and both are read
+/// straight, which Eigen vectorizes; only a row against a column goes through replicate.
 template <class T, class F>
-void with_broadcast(Op op, const Matrix<T>& a, const Matrix<T>& b, F&& f) {
+void with_broadcast(Op op, const Matrix<T>& a, const Matrix<T>& b, Matrix<T>& scratch, F&& f) {
     if (a.rows() == b.rows() && a.cols() == b.cols()) {
         f(a.array(), b.array());
         return;
     }
     Index rows = 0, cols = 0;
     broadcast_shape(op, a, b, rows, cols);
-    f(a.replicate(rows / a.rows(), cols / a.cols()).array(), b.replicate(rows / b.rows(), cols / b.cols()).array());
+    if (a.rows() == rows && a.cols() == cols) {
+        expand_into(b, rows, cols, scratch);
+        f(a.array(), scratch.array());
+    } else if (b.rows() == rows && b.cols() == cols) {
+        expand_into(a, rows, cols, scratch);
+        f(scratch.array(), b.array());
+    } else {
+        f(a.replicate(rows / a.rows(), cols / a.cols()).array(), b.replicate(rows / b.rows(), cols / b.cols()).array());
+    }
 }
 
 /// Adds the gradient `g` (of the broadcast shape) to node `i`, summed over the dimensions `i` was repeated along.
@@ -88,7 +109,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
         detail::accumulate_reduced(t, n.parents[0], n.grad.array());
         detail::accumulate_reduced(t, n.parents[1], n.grad.array());
     });
-    detail::with_broadcast(Op::add, a.value(), b.value(), [&](const auto& x, const auto& y) { n.value = (x + y).matrix(); });
+    detail::with_broadcast(Op::add, a.value(), b.value(), n.saved, [&](const auto& x, const auto& y) { n.value = (x + y).matrix(); });
     return t.last();
 }
 
@@ -99,7 +120,7 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
         detail::accumulate_reduced(t, n.parents[0], n.grad.array());
         detail::accumulate_reduced(t, n.parents[1], -n.grad.array());
     });
-    detail::with_broadcast(Op::sub, a.value(), b.value(), [&](const auto& x, const auto& y) { n.value = (x - y).matrix(); });
+    detail::with_broadcast(Op::sub, a.value(), b.value(), n.saved, [&](const auto& x, const auto& y) { n.value = (x - y).matrix(); });
     return t.last();
 }
 
@@ -107,12 +128,12 @@ template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b) {
     Tape<T>& t = a.tape();
     Node<T>& n = t.push(Op::mul, {a, b}, [](Tape<T>& t, Node<T>& n) {
-        detail::with_broadcast(Op::mul, t.value(n.parents[0]), t.value(n.parents[1]), [&](const auto& x, const auto& y) {
+        detail::with_broadcast(Op::mul, t.value(n.parents[0]), t.value(n.parents[1]), n.saved, [&](const auto& x, const auto& y) {
             detail::accumulate_reduced(t, n.parents[0], n.grad.array() * y);
             detail::accumulate_reduced(t, n.parents[1], n.grad.array() * x);
         });
     });
-    detail::with_broadcast(Op::mul, a.value(), b.value(), [&](const auto& x, const auto& y) { n.value = (x * y).matrix(); });
+    detail::with_broadcast(Op::mul, a.value(), b.value(), n.saved, [&](const auto& x, const auto& y) { n.value = (x * y).matrix(); });
     return t.last();
 }
 
@@ -120,12 +141,12 @@ template <class T>
 Var<T> div(const Var<T>& a, const Var<T>& b) {
     Tape<T>& t = a.tape();
     Node<T>& n = t.push(Op::div, {a, b}, [](Tape<T>& t, Node<T>& n) {
-        detail::with_broadcast(Op::div, t.value(n.parents[0]), t.value(n.parents[1]), [&](const auto& x, const auto& y) {
+        detail::with_broadcast(Op::div, t.value(n.parents[0]), t.value(n.parents[1]), n.saved, [&](const auto& x, const auto& y) {
             detail::accumulate_reduced(t, n.parents[0], n.grad.array() / y);
             detail::accumulate_reduced(t, n.parents[1], -n.grad.array() * x / y.square());
         });
     });
-    detail::with_broadcast(Op::div, a.value(), b.value(), [&](const auto& x, const auto& y) { n.value = (x / y).matrix(); });
+    detail::with_broadcast(Op::div, a.value(), b.value(), n.saved, [&](const auto& x, const auto& y) { n.value = (x / y).matrix(); });
     return t.last();
 }
 
