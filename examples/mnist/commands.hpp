@@ -10,6 +10,7 @@ namespace mnist {
 struct TrainArgs {
     std::string data, out;
     int epochs = 10;
+    bool epochs_given = false;  // --epochs was on the command line (with --resume it replaces the stored total)
     long batch = 128;
     long latent = 20;
     std::vector<long> hidden{400};
@@ -38,6 +39,11 @@ int run_manifold(const ToolArgs& args);
 int run_encode(const ToolArgs& args);
 int run_score(const ToolArgs& args);
 int run_eval(const ToolArgs& args);
+int run_compress(const ToolArgs& args);
+int run_decompress(const ToolArgs& args);
+int run_generate(const ToolArgs& args);
+int run_classify(const ToolArgs& args);
+int run_anomaly(const ToolArgs& args);
 
 /// Sets the number of threads Eigen uses for matrix products (0: one per core).
 void set_threads(int threads);

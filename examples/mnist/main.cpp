@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
     auto* train = app.add_subcommand("train", "train a VAE; writes metrics.csv, PNGs and checkpoint.safetensors to --out");
     train->add_option("--data", t.data, "directory with the IDX files (scripts/get-data mnist DIR)")->required();
     train->add_option("--out", t.out, "run directory (created if missing)")->required();
-    train->add_option("--epochs", t.epochs, "epochs to train (with --resume: the total to reach)")->capture_default_str();
+    auto* epochs = train->add_option("--epochs", t.epochs, "epochs to train (with --resume: the total to reach)")
+                       ->capture_default_str();
     train->add_option("--batch", t.batch, "images per step")->capture_default_str();
     train->add_option("--latent", t.latent, "latent dimensions")->capture_default_str();
     train->add_option("--hidden", t.hidden, "hidden layer widths, e.g. --hidden 512 256")->capture_default_str();
@@ -95,11 +96,46 @@ int main(int argc, char** argv) {
     eval->add_option("--limit", a.limit, "use the first N test images only (0: all)")->capture_default_str();
     add_common(eval);
 
+    auto* compress = app.add_subcommand("compress", "store each image's latent mean as float16 (.vlc); compares with PCA");
+    add_ckpt(compress);
+    add_data(compress);
+    add_out(compress, ".vlc file");
+    compress->add_option("--split", a.split, "test | train")->capture_default_str();
+    add_common(compress);
+
+    auto* decompress = app.add_subcommand("decompress", "decode a .vlc file to a PNG grid (.png) or IDX images");
+    add_ckpt(decompress);
+    decompress->add_option("--in", a.in, ".vlc file from compress")->required();
+    add_out(decompress, "F.png or an IDX file name");
+    add_common(decompress);
+
+    auto* generate = app.add_subcommand("generate", "write N generated images (and labels) as IDX files into a directory");
+    add_ckpt(generate);
+    add_out(generate, "output directory");
+    generate->add_option("--n", a.n, "number of images")->capture_default_str();
+    generate->add_option("--digit", a.digit, "0..9 or all (conditional models)")->capture_default_str();
+    add_common(generate);
+
+    auto* classify = app.add_subcommand("classify", "softmax regression: train on --train-data, report accuracy on --data's test split");
+    classify->add_option("--train-data", a.in, "directory whose train split trains the classifier")->required();
+    add_data(classify);
+    classify->add_option("--epochs", a.steps, "training epochs")->capture_default_str();
+    add_common(classify);
+
+    auto* anomaly = app.add_subcommand("anomaly", "AUROC of finding --digit among the test images by -ELBO");
+    add_ckpt(anomaly);
+    add_data(anomaly);
+    anomaly->add_option("--digit", a.digit, "the held-out digit")->required();
+    anomaly->add_option("--iwae-k", a.iwae_k, "also score by -log p(x) with k importance samples (1: off)")->capture_default_str();
+    anomaly->add_option("--out", a.out, "PNG of the most and least anomalous test images");
+    add_common(anomaly);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    t.epochs_given = epochs->count() > 0;
 
     try {
         if (*train) return mnist::run_train(t);
@@ -110,6 +146,11 @@ int main(int argc, char** argv) {
         if (*encode) return mnist::run_encode(a);
         if (*score) return mnist::run_score(a);
         if (*eval) return mnist::run_eval(a);
+        if (*compress) return mnist::run_compress(a);
+        if (*decompress) return mnist::run_decompress(a);
+        if (*generate) return mnist::run_generate(a);
+        if (*classify) return mnist::run_classify(a);
+        if (*anomaly) return mnist::run_anomaly(a);
     } catch (const vaelet::error& e) {
         std::cerr << "vaelet-mnist: error: " << e.what() << '\n';
         return 1;

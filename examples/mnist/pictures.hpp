@@ -46,7 +46,8 @@ public:
         save(vae.decode(z_, conditions_for(labels_)), 8, path);
     }
 
-    /// The first 32 test images, 8 per row, each row of originals above its row of reconstructions (through μ).
+    /// The first n test images, 8 per row (n per row when fewer), each row of originals above its row of
+    /// reconstructions (through μ); a last, shorter row is padded with black tiles so the pairs stay aligned.
     void reconstructions(vaelet::Vae<float>& vae, const vaelet::Dataset& test, const std::string& path, long n = 32) const {
         n = std::min<long>(n, long(test.size()));
         vaelet::Matrix<float> x(n, rows_ * cols_);
@@ -58,13 +59,15 @@ public:
         }
         vaelet::Matrix<float> c = conditions_ ? vaelet::one_hot<float>(labels, conditions_) : vaelet::Matrix<float>();
         const vaelet::Matrix<float> r = vae.reconstruct(x, conditions_for(c));
-        vaelet::Matrix<float> both(2 * n, x.cols());
-        for (long block = 0; block < n; block += 8) {
-            const long m = std::min<long>(8, n - block);
+        const long per_row = std::min<long>(8, n);
+        const long grid_rows = (n + per_row - 1) / per_row;
+        vaelet::Matrix<float> both = vaelet::Matrix<float>::Zero(2 * grid_rows * per_row, x.cols());
+        for (long block = 0; block < n; block += per_row) {
+            const long m = std::min<long>(per_row, n - block);
             both.middleRows(2 * block, m) = x.middleRows(block, m);
-            both.middleRows(2 * block + m, m) = r.middleRows(block, m);
+            both.middleRows(2 * block + per_row, m) = r.middleRows(block, m);
         }
-        save(both, 8, path);
+        save(both, int(per_row), path);
     }
 
     void loss_chart(const std::vector<vaelet::EpochMetrics>& history, const std::string& path) const {

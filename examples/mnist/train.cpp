@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -50,6 +51,9 @@ vaelet::RunConfig config_from_args(const TrainArgs& a, const vaelet::Dataset& tr
     c.model.hidden.assign(a.hidden.begin(), a.hidden.end());
     c.model.latent = a.latent;
     c.model.likelihood = vaelet::parse_likelihood(a.likelihood);
+    if (c.model.likelihood == vaelet::LikelihoodKind::tabular)
+        throw vaelet::config_error("--likelihood tabular is for tables, not images; use bernoulli, gaussian, "
+                                   "gaussian_learned or gaussian_learned_per_dim");
     c.model.sigma = a.sigma;
     c.model.conditions = a.conditional ? 10 : 0;
     c.model.validate();
@@ -106,7 +110,8 @@ int run_train(const TrainArgs& args) {
         if (!fs::exists(ckpt))
             throw vaelet::io_error(ckpt + ": not found, so there is nothing to resume; drop --resume to start a new run");
         config = vaelet::read_checkpoint_config(ckpt);
-        if (args.epochs != TrainArgs{}.epochs) config.train.epochs = args.epochs;
+        if (args.epochs_given) config.train.epochs = args.epochs;
+        if (args.skip_nonfinite) config.train.skip_non_finite = true;  // as the NaN guard's message advises
         const auto& e = config.extra;
         train = training_set(args.data, e.value("exclude_digits", std::vector<int>{}), e.value("limit", 0L));
         if (train.features() != config.model.input)
@@ -158,6 +163,11 @@ int run_train(const TrainArgs& args) {
         m.epoch = e;
         m.train = losses;
         m.test = trainer.evaluate(test, config.train.seed + 3);
+        if (!std::isfinite(m.test.loss))  // e.g. --skip-nonfinite skipped the NaN batches, but the weights are ruined
+            throw vaelet::numeric_error("epoch " + std::to_string(e) + ": the test loss is not finite, so the model has "
+                                        "diverged (" + std::to_string(long(trainer.sums().skipped_batches)) +
+                                        " non-finite batches skipped); nothing of this epoch is saved — start a new "
+                                        "run with a lower --lr or with --clip-norm");
         m.seconds = seconds;
         m.images_per_s = double(long(trainer.sums().examples) - done_before) / std::max(seconds, 1e-9);
         history.push_back(m);
