@@ -173,6 +173,10 @@ TEST_CASE("limits: levels per categorical column, bytes per row, bytes per file"
     CHECK(msg.find("column 'email' has more than 10 distinct values") != std::string::npos);
     CHECK(msg.find("probably an identifier or free text") != std::string::npos);
     CHECK(error_for(many).empty());  // 12 levels are fine under the default 1000
+    TempDir dir;
+    std::string unique = "name,x\n";
+    for (int i = 0; i < 25; ++i) unique += "n" + std::to_string(i) + ",1\n";
+    CHECK(read_csv(dir.file("u.csv", unique)).column("name").reason.find("every value is different") != std::string::npos);
 
     CsvOptions small;
     small.max_row_bytes = 16;

@@ -1,6 +1,7 @@
 // Tests for vaelet/stats/roc.hpp: AUROC of known rankings, ties, and the curve.
 #include <doctest/doctest.h>
 
+#include "vaelet/core/matrix.hpp"
 #include "vaelet/stats/roc.hpp"
 
 #include <cmath>
@@ -14,8 +15,11 @@ TEST_CASE("AUROC of known rankings") {
     CHECK(auroc(std::vector<double>{0.9, 0.8, 0.2, 0.1}, truth) == 0.0);
     // scikit-learn's example: scores 0.1, 0.4, 0.35, 0.8 for 0, 0, 1, 1 — 3 of 4 pairs in order.
     CHECK(auroc(std::vector<double>{0.1, 0.4, 0.35, 0.8}, truth) == doctest::Approx(0.75));
-    // Labels as ints, scores as floats.
+    // Labels as ints, scores as floats, or a column of a matrix (e.g. score_examples' n×1 neg_elbo).
     CHECK(auroc(std::vector<float>{3, 1, 2}, std::vector<int>{1, 0, 0}) == 1.0);
+    Matrix<double> neg_elbo(3, 1);
+    neg_elbo << 90, 120, 95;
+    CHECK(auroc(neg_elbo.col(0), std::vector<bool>{false, true, false}) == 1.0);
 }
 
 TEST_CASE("ties count one half (average ranks, Mann-Whitney)") {

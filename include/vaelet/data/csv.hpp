@@ -160,27 +160,27 @@ namespace detail {
 
 inline bool csv_space(char c) { return c == ' ' || c == '\t'; }
 
-inline std::string trim(const std::string& s) {
+inline std::string csv_trim(const std::string& s) {
     std::size_t b = 0, e = s.size();
     while (b < e && csv_space(s[b])) ++b;
     while (e > b && csv_space(s[e - 1])) --e;
     return s.substr(b, e - b);
 }
 
-inline std::string lower(std::string s) {
+inline std::string csv_lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
 }
 
 /// NA, N/A, NaN or null in any case: what an unquoted field says when the value is missing.
-inline bool is_missing_token(const std::string& s) {
-    const std::string l = lower(s);
+inline bool csv_is_missing(const std::string& s) {
+    const std::string l = csv_lower(s);
     return l == "na" || l == "n/a" || l == "nan" || l == "null";
 }
 
 /// Parses all of `s` (spaces around allowed) as a finite double.
-inline bool parse_number(const std::string& s, double& value) {
-    const std::string t = trim(s);
+inline bool csv_parse_number(const std::string& s, double& value) {
+    const std::string t = csv_trim(s);
     if (t.empty()) return false;
     errno = 0;
     char* end = nullptr;
@@ -188,11 +188,11 @@ inline bool parse_number(const std::string& s, double& value) {
     return end == t.c_str() + t.size() && std::isfinite(value) && errno != ERANGE;
 }
 
-inline bool is_integer(double v) { return std::floor(v) == v && std::abs(v) < 9007199254740992.0; }
+inline bool csv_is_integer(double v) { return std::floor(v) == v && std::abs(v) < 9007199254740992.0; }
 
 /// The identifier-name rule documented at the top of this file.
 inline bool looks_like_id_name(const std::string& name) {
-    const std::string l = lower(name);
+    const std::string l = csv_lower(name);
     for (const char* exact : {"id", "key", "uuid", "guid"})
         if (l == exact) return true;
     auto ends_with = [](const std::string& s, const std::string& tail) {
@@ -206,7 +206,7 @@ inline bool looks_like_id_name(const std::string& name) {
 }
 
 /// "row 4 column 'spend'"
-inline std::string cell_name(std::size_t row, const std::string& column) {
+inline std::string csv_cell_name(std::size_t row, const std::string& column) {
     return "row " + std::to_string(row) + " column '" + column + "'";
 }
 
@@ -316,7 +316,7 @@ private:
                 continue;
             }
             if (c == eof || c == '\n' || c == '\r' || c == ',') {
-                if (!quoted.back()) field = trim(field);
+                if (!quoted.back()) field = csv_trim(field);
                 if (c == ',') {
                     fields.emplace_back();
                     quoted.push_back(false);
@@ -328,7 +328,7 @@ private:
                 return;
             }
             if (c == '"') {
-                if (after_quote || !trim(field).empty())
+                if (after_quote || !csv_trim(field).empty())
                     fail("row " + std::to_string(row_) + ", " + column_name(fields.size() - 1) +
                          ": a quote inside an unquoted field; quote the whole field and double the quote inside "
                          "(\"say \"\"hi\"\"\")");
@@ -362,10 +362,10 @@ private:
 };
 
 /// "12 values … : row 3 column 'a', row 5 column 'b', … and 9 more"
-inline std::string list_cells(const std::vector<std::pair<std::size_t, std::string>>& cells, std::size_t shown = 5) {
+inline std::string csv_list_cells(const std::vector<std::pair<std::size_t, std::string>>& cells, std::size_t shown = 5) {
     std::string out;
     for (std::size_t i = 0; i < cells.size() && i < shown; ++i)
-        out += (i ? ", " : "") + cell_name(cells[i].first, cells[i].second);
+        out += (i ? ", " : "") + csv_cell_name(cells[i].first, cells[i].second);
     if (cells.size() > shown) out += " and " + std::to_string(cells.size() - shown) + " more";
     return out;
 }
@@ -394,18 +394,18 @@ inline void finish_column(CsvColumn& col, std::vector<std::string>& raw, const s
     std::string example;
     for (std::size_t i = 0; i < raw.size() && (all_numbers || must_parse); ++i) {
         if (raw[i].empty()) continue;
-        if (!parse_number(raw[i], numbers[i])) {
+        if (!csv_parse_number(raw[i], numbers[i])) {
             all_numbers = false;
             if (example.empty()) example = raw[i];
             not_numbers.emplace_back(rows[i], col.name);
-        } else if (!is_integer(numbers[i])) {
+        } else if (!csv_is_integer(numbers[i])) {
             all_integers = false;
         }
     }
     if (must_parse && !not_numbers.empty())
         in.fail(std::to_string(not_numbers.size()) + " value" + (not_numbers.size() == 1 ? "" : "s") +
                 " in column '" + col.name + "', declared numeric, " + (not_numbers.size() == 1 ? "is" : "are") +
-                " not a number: " + list_cells(not_numbers) + " (e.g. '" + example +
+                " not a number: " + csv_list_cells(not_numbers) + " (e.g. '" + example +
                 "'); fix them, or declare the column categorical");
 
     if (!declared) {
@@ -450,6 +450,8 @@ inline void finish_column(CsvColumn& col, std::vector<std::string>& raw, const s
                 in.fail("column '" + col.name + "' has more than " + std::to_string(options.max_levels) +
                         " distinct values, too many for a categorical column: it is probably an identifier or free "
                         "text — declare it id (if unique) or ignored, or raise max_levels");
+        if (!declared && levels.size() == raw.size() && raw.size() >= 20)
+            col.reason += "; every value is different — if it names the row, declare it id";
     }
     col.text = std::move(raw);
 }
@@ -470,7 +472,7 @@ inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& op
     bool header_all_numbers = true;
     for (std::size_t j = 0; j < fields.size(); ++j) {
         double unused = 0;
-        header_all_numbers = header_all_numbers && detail::parse_number(fields[j], unused);
+        header_all_numbers = header_all_numbers && detail::csv_parse_number(fields[j], unused);
         if (fields[j].empty())
             in.fail("the header (row " + std::to_string(in.row()) + ") has no name for column " +
                     std::to_string(j + 1) + "; every column needs a name");
@@ -509,7 +511,7 @@ inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& op
         rows.push_back(in.row());
         for (std::size_t j = 0; j < n_cols; ++j) {
             std::string& v = fields[j];
-            if (table.columns[j].kind != ColumnKind::ignored && !quoted[j] && detail::is_missing_token(v)) v.clear();
+            if (table.columns[j].kind != ColumnKind::ignored && !quoted[j] && detail::csv_is_missing(v)) v.clear();
             raw[j].push_back(std::move(v));
         }
     }
@@ -524,7 +526,7 @@ inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& op
             return a.first != b.first ? a.first < b.first : where.at(a.second) < where.at(b.second);
         });
         in.fail(std::to_string(missing.size()) + " missing value" + (missing.size() == 1 ? "" : "s") +
-                " (empty, NA, N/A, NaN or null): " + detail::list_cells(missing) +
+                " (empty, NA, N/A, NaN or null): " + detail::csv_list_cells(missing) +
                 "; vaelet does not impute — fill them in, drop those rows, or declare the column ignored");
     }
     return table;
@@ -533,7 +535,7 @@ inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& op
 namespace detail {
 
 /// The shortest of %.15g / %.17g that reads back as exactly `v`.
-inline std::string format_number(double v) {
+inline std::string csv_format_number(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.15g", v);
     if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -544,7 +546,7 @@ inline std::string format_number(double v) {
 /// end, or would otherwise read back as a missing value.
 inline std::string csv_field(const std::string& s) {
     const bool quote = s.find_first_of(",\"\r\n") != std::string::npos ||
-                       (!s.empty() && (csv_space(s.front()) || csv_space(s.back()))) || is_missing_token(s);
+                       (!s.empty() && (csv_space(s.front()) || csv_space(s.back()))) || csv_is_missing(s);
     if (!quote) return s;
     std::string out = "\"";
     for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -572,10 +574,10 @@ inline void write_csv(const std::filesystem::path& path, const CsvTable& table) 
             if (c.kind != ColumnKind::numeric) {
                 line += detail::csv_field(c.text[r]);
             } else if (std::isfinite(c.numbers[r])) {
-                line += detail::format_number(c.numbers[r]);
+                line += detail::csv_format_number(c.numbers[r]);
             } else {
                 throw numeric_error("write_csv " + path.string() + ": column '" + c.name + "', data row " +
-                                    std::to_string(i + 1) + " is " + detail::format_number(c.numbers[r]) +
+                                    std::to_string(i + 1) + " is " + detail::csv_format_number(c.numbers[r]) +
                                     "; only finite numbers can be written");
             }
         }

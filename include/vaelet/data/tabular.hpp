@@ -79,10 +79,10 @@ public:
                 t.std = std::sqrt(sq / double(c.numbers.size()));
                 if (!(t.std > 0)) {  // constant: any scale works, 1 keeps the value as is
                     t.std = 1.0;
-                    notes_.push_back("numeric column '" + c.name + "' is constant (" + detail::format_number(t.mean) +
+                    notes_.push_back("numeric column '" + c.name + "' is constant (" + detail::csv_format_number(t.mean) +
                                      "): it is encoded as 0 (std taken as 1) and tells the model nothing");
                 }
-                t.integer = std::all_of(c.numbers.begin(), c.numbers.end(), detail::is_integer);
+                t.integer = std::all_of(c.numbers.begin(), c.numbers.end(), detail::csv_is_integer);
             } else if (c.kind == ColumnKind::categorical) {
                 const std::set<std::string> levels(c.text.begin(), c.text.end());
                 t.levels.assign(levels.begin(), levels.end());
