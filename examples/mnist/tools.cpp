@@ -148,7 +148,9 @@ int run_manifold(const ToolArgs& a) {
 }
 
 int run_encode(const ToolArgs& a) {
-    auto [config, vae] = load(a);
+    Loaded loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
+    const auto& config = loaded.config;
+    auto& vae = loaded.vae;
     const vaelet::Dataset data = load_split(a, config);
     const Eigen::Index d = config.model.latent;
     vaelet::AtomicWriter out(a.out);
@@ -175,7 +177,9 @@ int run_encode(const ToolArgs& a) {
 }
 
 int run_score(const ToolArgs& a) {
-    auto [config, vae] = load(a);
+    Loaded loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
+    const auto& config = loaded.config;
+    auto& vae = loaded.vae;
     const vaelet::Dataset data = load_split(a, config);
     vaelet::Rng rng(a.seed);
     vaelet::AtomicWriter out(a.out);
@@ -197,7 +201,9 @@ int run_score(const ToolArgs& a) {
 }
 
 int run_eval(const ToolArgs& a) {
-    auto [config, vae] = load(a);
+    Loaded loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
+    const auto& config = loaded.config;
+    auto& vae = loaded.vae;
     if (a.k < 1 || a.iwae_k < 1) throw vaelet::config_error("--k and --iwae-k must be at least 1");
     if (a.limit < 0) throw vaelet::config_error("--limit must be 0 (all) or more");
     vaelet::Dataset test = load_split(a, config);

@@ -47,6 +47,13 @@ vaelet::Matrix<T> conditions_of(const vaelet::Dataset& data, Eigen::Index classe
 
 std::uint8_t to_byte(T v) { return std::uint8_t(std::lround(std::clamp(v, T(0), T(1)) * T(255))); }
 
+/// --digit as a number 0..9 (std::stoi would let "abc" through as an unexplained std::invalid_argument).
+int parse_digit(const std::string& text, const std::string& allowed) {
+    if (text.size() != 1 || text[0] < '0' || text[0] > '9')
+        throw vaelet::config_error("--digit must be " + allowed + ", got " + text);
+    return text[0] - '0';
+}
+
 }  // namespace
 
 int run_compress(const ToolArgs& a) {
@@ -111,9 +118,7 @@ int run_generate(const ToolArgs& a) {
     if (a.digit == "all") {
         for (long i = 0; i < a.n; ++i) labels.push_back(int(i % 10));
     } else {
-        const int d = std::stoi(a.digit);
-        if (d < 0 || d > 9) throw vaelet::config_error("--digit must be 0..9 or all, got " + a.digit);
-        labels.assign(std::size_t(a.n), d);
+        labels.assign(std::size_t(a.n), parse_digit(a.digit, "0..9 or all"));
     }
     if (config.model.conditions == 0 && a.digit != "all")
         throw vaelet::config_error("--digit needs a conditional model (train with --conditional)");
@@ -124,7 +129,9 @@ int run_generate(const ToolArgs& a) {
     for (Eigen::Index i = 0; i < x.rows(); ++i)
         for (Eigen::Index j = 0; j < x.cols(); ++j) pixels[std::size_t(i * x.cols() + j)] = to_byte(x(i, j));
     const int rows = config.extra.value("image_rows", 28), cols = config.extra.value("image_cols", 28);
-    fs::create_directories(a.out);
+    std::error_code ec;
+    fs::create_directories(a.out, ec);
+    if (ec) throw vaelet::io_error("--out " + a.out + ": cannot create the directory (" + ec.message() + "); choose another --out");
     vaelet::write_idx_images((fs::path(a.out) / "train-images-idx3-ubyte").string(), vaelet::Dataset(std::move(pixels), rows, cols));
     if (config.model.conditions) vaelet::write_idx_labels((fs::path(a.out) / "train-labels-idx1-ubyte").string(), label_bytes);
     std::cout << "wrote " << a.n << " generated images" << (config.model.conditions ? " and labels" : "") << " to " << a.out
@@ -137,7 +144,9 @@ int run_classify(const ToolArgs& a) {
     set_threads(a.threads);
     const vaelet::Dataset train = vaelet::load_mnist(a.in, "train"), test = vaelet::load_mnist(a.data, "test");
     if (!train.has_labels()) throw vaelet::config_error(a.in + ": the training images need labels");
-    if (train.features() != test.features()) throw vaelet::shape_error("train and test images differ in size");
+    if (train.features() != test.features())
+        throw vaelet::shape_error(a.in + ": images have " + std::to_string(train.features()) + " pixels but " + a.data +
+                                  " has test images of " + std::to_string(test.features()) + "; give both the same size");
     vaelet::Rng rng(a.seed);
     vaelet::Linear<T> layer(train.features(), 10, rng);
     vaelet::ParameterList<T> params;
@@ -176,7 +185,7 @@ int run_anomaly(const ToolArgs& a) {
     const auto config = vaelet::read_checkpoint_config(a.ckpt);
     auto vae = vaelet::load_model<T>(a.ckpt);
     if (config.model.conditions) throw vaelet::config_error("anomaly scores need an unconditional model");
-    const int digit = std::stoi(a.digit);
+    const int digit = parse_digit(a.digit, "0..9");
     const vaelet::Dataset test = load_checked(a.data, "test", config.model.input);
     const vaelet::Matrix<T> x = all_images(test);
     vaelet::Rng rng(a.seed);

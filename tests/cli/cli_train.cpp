@@ -1,0 +1,100 @@
+// vaelet-mnist train: what a run writes, and that it is bit-identical when repeated or resumed (issue #4).
+#include "harness.hpp"
+
+#include "vaelet/io/safetensors.hpp"
+#include "vaelet/train/checkpoint.hpp"
+
+#include <set>
+
+using namespace cli;
+
+TEST_CASE("train: 2 epochs write metrics.csv, PNGs and a checkpoint with PyTorch's names") {
+    const TrainedRun& t = trained_run();
+
+    const auto metrics = read_csv(t.out / "metrics.csv");
+    REQUIRE(metrics.size() == 3);
+    CHECK(read_file(t.out / "metrics.csv").rfind(
+              "epoch,train_loss,train_recon,train_kl,test_loss,test_recon,test_kl,seconds,images_per_s\n", 0) == 0);
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+        const auto& row = metrics[std::size_t(epoch)];
+        REQUIRE(row.size() == 9);
+        CHECK(finite_number(row[0]) == epoch);
+        for (std::size_t i = 1; i < row.size(); ++i) finite_number(row[i]);
+        CHECK(finite_number(row[1]) > 0);  // a negative ELBO of binary images is positive
+    }
+
+    // 64 samples and 32 test images above their reconstructions, 8 per row; the loss chart is 640x400.
+    CHECK(png_size(t.out / "samples_epoch01.png") == grid_size(64, 8));
+    CHECK(png_size(t.out / "samples_epoch02.png") == grid_size(64, 8));
+    CHECK(png_size(t.out / "reconstructions.png") == grid_size(64, 8));
+    CHECK(png_size(t.out / "loss.png") == Size{640, 400});
+
+    const vaelet::RunConfig config = vaelet::read_checkpoint_config(t.ckpt.string());
+    CHECK(config.model.input == 784);
+    CHECK(config.model.hidden == std::vector<vaelet::Index>{32});
+    CHECK(config.model.latent == 4);
+    CHECK(config.train.epochs == 2);
+    CHECK(vaelet::load_model<float>(t.ckpt.string())->parameter_count() > 0);
+
+    // The weights under the names and shapes of PyTorch's examples/vae (nn.Linear: weight is out × in).
+    const std::map<std::string, std::vector<std::int64_t>> expected{
+        {"fc1.weight", {32, 784}}, {"fc1.bias", {32}},   {"fc21.weight", {4, 32}}, {"fc21.bias", {4}},
+        {"fc22.weight", {4, 32}},  {"fc22.bias", {4}},   {"fc3.weight", {32, 4}},  {"fc3.bias", {32}},
+        {"fc4.weight", {784, 32}}, {"fc4.bias", {784}}};
+    std::map<std::string, std::vector<std::int64_t>> weights;
+    const vaelet::SafeTensors st = vaelet::load_safetensors(t.ckpt.string());
+    for (const auto& [name, tensor] : st.tensors())
+        if (name.rfind("fc", 0) == 0) {
+            CHECK(tensor.dtype == vaelet::Dtype::F32);
+            weights[name] = tensor.shape;
+        }
+    CHECK(weights == expected);
+
+    // Exactly these files: no .tmp left from an atomic write, no write probe.
+    std::set<std::string> files;
+    for (const auto& entry : fs::directory_iterator(t.out)) files.insert(entry.path().filename().string());
+    CHECK(files == std::set<std::string>{"checkpoint.safetensors", "loss.png", "metrics.csv", "reconstructions.png",
+                                         "samples_epoch01.png", "samples_epoch02.png"});
+}
+
+TEST_CASE("train: two identical runs write identical checkpoints and metrics") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    const Result r = run(concat({"train", "--data", t.data.string(), "--out", (dir / "again").string(), "--epochs", "2"},
+                                small_model()));
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(read_file(dir / "again" / "checkpoint.safetensors") == read_file(t.ckpt));
+    CHECK(metrics_without_timing(dir / "again" / "metrics.csv") == metrics_without_timing(t.out / "metrics.csv"));
+    CHECK(read_file(dir / "again" / "samples_epoch02.png") == read_file(t.out / "samples_epoch02.png"));
+}
+
+TEST_CASE("train: 1 epoch, then --resume --epochs 2, equals 2 epochs straight") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    const std::string out = (dir / "resumed").string();
+    Result r = run(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()));
+    REQUIRE(r.code == 0);
+    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("resuming " + out + " at epoch 2 (step 10)") != std::string::npos);
+    CHECK(read_file(dir / "resumed" / "checkpoint.safetensors") == read_file(t.ckpt));
+    CHECK(metrics_without_timing(dir / "resumed" / "metrics.csv") == metrics_without_timing(t.out / "metrics.csv"));
+    CHECK(tmp_files(dir.path()).empty());
+}
+
+TEST_CASE("train: --resume --epochs N trains a finished run on to N epochs, also when N is the default 10") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    fs::copy(t.out, dir / "run");
+    const Result r = run({"train", "--data", t.data.string(), "--out", (dir / "run").string(), "--resume", "--epochs",
+                          "10", "--threads", "1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    const auto metrics = read_csv(dir / "run" / "metrics.csv");
+    REQUIRE(metrics.size() == 11);
+    CHECK(metrics[10][0] == "10");
+    CHECK(vaelet::read_checkpoint_config((dir / "run" / "checkpoint.safetensors").string()).train.epochs == 10);
+    CHECK(fs::exists(dir / "run" / "samples_epoch10.png"));
+}
