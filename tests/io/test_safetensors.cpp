@@ -300,3 +300,42 @@ TEST_CASE("load_parameters converts between float and double only when asked") {
     vaelet::load_parameters(st, model, vaelet::Strict::no, vaelet::FloatCast::allow);
     CHECK(wf.value(0, 1) == 0.2f);
 }
+
+// Found by fuzzing (tests/fuzz, docs/fuzzing.md).
+TEST_CASE("hostile headers: overflowing shapes before a zero, deep nesting") {
+    TempDir dir;
+    const std::string path = dir / "hostile.safetensors";
+    // 2^32 * 2^31 overflows int64 before the 0 makes the product 0: numel() must not multiply it out.
+    write_raw(path,
+              hand_made("{\"t\":{\"dtype\":\"U8\",\"shape\":[4294967296,2147483648,0],\"data_offsets\":[0,0]}}", ""));
+    const auto st = vaelet::load_safetensors(path);
+    CHECK(st.at("t").numel() == 0);
+
+    // nlohmann parses deep nesting, but printing it in an error message (or copying it) recursed off the stack.
+    const int deep = 100'000;
+    write_raw(path, hand_made("{\"t\":{\"dtype\":\"U8\",\"shape\":" + std::string(deep, '[') + std::string(deep, ']') +
+                                  ",\"data_offsets\":[0,0]}}",
+                              ""));
+    CHECK(contains(io_error_message([&] { vaelet::load_safetensors(path); }), "nests JSON more than 64 levels deep"));
+    // nlohmann reports a number too large for a double as out_of_range, not as a parse_error.
+    write_raw(path, hand_made("{\"t\":1e400}", ""));
+    CHECK(contains(io_error_message([&] { vaelet::load_safetensors(path); }), "not valid JSON"));
+    // Brackets inside strings are not nesting.
+    write_raw(path, hand_made("{\"__metadata__\":{\"k\":\"" + std::string(100, '[') + "\"}}", ""));
+    CHECK(vaelet::load_safetensors(path).metadata.at("k") == std::string(100, '['));
+}
+
+TEST_CASE("loaded tensors come in the order of their data, whatever the order of the header's keys") {
+    TempDir dir;
+    write_raw(dir / "o.safetensors",
+              hand_made("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[2,3]},"
+                        "\"z\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
+                        "\"m\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[2,2]}}",
+                        "xyw"));
+    const auto st = vaelet::load_safetensors(dir / "o.safetensors");
+    REQUIRE(st.tensors().size() == 3);
+    CHECK(st.tensors()[0].first == "z");
+    CHECK(st.tensors()[1].first == "m");  // zero-size at 2, before the tensor that starts there
+    CHECK(st.tensors()[2].first == "a");
+    CHECK(st.get_vector<std::uint8_t>("a") == std::vector<std::uint8_t>{'w'});
+}

@@ -4,9 +4,16 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <climits>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
 
 using namespace vaelet;
 
@@ -103,4 +110,114 @@ TEST_CASE("loading a checkpoint into another architecture or a non-checkpoint fa
     save_safetensors(path, plain);
     CHECK_THROWS_WITH_AS(read_checkpoint_config(path), doctest::Contains("not a vaelet checkpoint"), io_error);
     std::filesystem::remove(path);
+}
+
+// Found by fuzzing (tests/fuzz, docs/fuzzing.md): a damaged checkpoint must fail with an io_error, never with
+// undefined behaviour, a huge allocation or a hang.
+namespace {
+
+// Rewrites the checkpoint at `path`, letting `edit` change its config JSON and `replace` give new tensors.
+void rewrite(const std::string& path, const std::function<void(nlohmann::json&)>& edit,
+             const std::map<std::string, std::vector<double>>& f64 = {},
+             const std::map<std::string, std::vector<std::int64_t>>& i64 = {},
+             const std::map<std::string, std::vector<std::uint64_t>>& u64 = {}) {
+    const SafeTensors old = load_safetensors(path);
+    SafeTensors st;
+    st.metadata = old.metadata;
+    nlohmann::json config = nlohmann::json::parse(old.metadata.at("config"));
+    edit(config);
+    st.metadata["config"] = config.dump();
+    for (const auto& [name, t] : old.tensors()) {
+        if (f64.count(name)) st.put_vector(name, f64.at(name));
+        else if (i64.count(name)) st.put_vector(name, i64.at(name));
+        else if (u64.count(name)) st.put_vector(name, u64.at(name));
+        else st.put(name, t);
+    }
+    save_safetensors(path, st);
+}
+
+const auto unchanged = [](nlohmann::json&) {};
+
+}  // namespace
+
+TEST_CASE("a damaged config in a checkpoint is an io_error, not a cast of 1e300 or a model of any size") {
+    const Dataset train = testing::synthetic_images(32, 4);
+    const RunConfig c = config();
+    const std::string original = temp_path("config_original"), path = temp_path("config_damaged");
+    Rng init(1);
+    Vae<float> vae(c.model, init);
+    Trainer<float> t(vae, train, c.train);
+    save_checkpoint(original, t, {}, c);
+
+    const auto damaged = [&](const std::function<void(nlohmann::json&)>& edit) {
+        std::filesystem::copy_file(original, path, std::filesystem::copy_options::overwrite_existing);
+        rewrite(path, edit);
+        std::string message = "(no io_error)";
+        try {
+            read_checkpoint_config(path);
+        } catch (const io_error& e) {
+            message = e.what();
+        }
+        return message;
+    };
+    CHECK(damaged([](auto& j) { j["train"]["epochs"] = 1e300; }).find("train.epochs = 1e+300") != std::string::npos);
+    CHECK(damaged([](auto& j) { j["model"]["input"] = 64.5; }).find("model.input = 64.5") != std::string::npos);
+    CHECK(damaged([](auto& j) { j["model"]["hidden"] = nlohmann::json::array({16.0}); }).find("model.hidden") !=
+          std::string::npos);
+    CHECK(damaged([](auto& j) { j["train"]["seed"] = -1; }).find("train.seed = -1") != std::string::npos);
+    // Sizes the file's weights cannot back: read_checkpoint_config refuses them, so load_model never builds them.
+    CHECK(damaged([](auto& j) { j["model"]["hidden"] = nlohmann::json::array({100'000'000}); })
+              .find("describes a model of at least") != std::string::npos);
+    CHECK_THROWS_WITH_AS(load_model<float>(path), doctest::Contains("describes a model of at least"), io_error);
+    CHECK(damaged([](auto& j) {
+              j["model"]["input"] = std::int64_t(1) << 62;
+              j["model"]["conditions"] = std::int64_t(1) << 62;  // input + conditions would overflow Index
+          }).find("describes a model of at least") != std::string::npos);
+    CHECK(damaged([](auto& j) { j["extra"] = nlohmann::json::parse(std::string(1000, '[') + std::string(1000, ']')); })
+              .find("nests JSON more than 64 levels deep") != std::string::npos);
+    CHECK(damaged(unchanged) == "(no io_error)");
+    for (const auto& p : {original, path}) std::filesystem::remove(p);
+}
+
+TEST_CASE("damaged progress, random states or history in a checkpoint are io_errors") {
+    const Dataset train = testing::synthetic_images(100, 4);
+    const RunConfig c = config();
+    const std::string original = temp_path("progress_original"), path = temp_path("progress_damaged");
+    {
+        Rng init(1);
+        Vae<float> vae(c.model, init);
+        Trainer<float> t(vae, train, c.train);
+        std::atomic<bool> stop{false};
+        t.train_epoch([&](long, double) { stop = true; }, &stop);  // one step into the epoch
+        save_checkpoint(original, t, {}, c);
+    }
+    const auto load_damaged = [&](auto&&... replace) {
+        std::filesystem::copy_file(original, path, std::filesystem::copy_options::overwrite_existing);
+        rewrite(path, unchanged, replace...);
+        Rng init(1);
+        Vae<float> vae(c.model, init);
+        Trainer<float> t(vae, train, c.train);
+        std::string message = "(no io_error)";
+        try {
+            load_checkpoint(path, t);
+            t.train_epoch();
+        } catch (const io_error& e) {
+            message = e.what();
+        }
+        return message;
+    };
+    using F64 = std::map<std::string, std::vector<double>>;
+    using I64 = std::map<std::string, std::vector<std::int64_t>>;
+    using U64 = std::map<std::string, std::vector<std::uint64_t>>;
+    CHECK(load_damaged(F64{}) == "(no io_error)");
+    // An all-zero xoshiro state draws zeros forever: the epoch's shuffle (rng.below(100)) looped without end.
+    CHECK(load_damaged(F64{}, I64{}, U64{{"rng.epoch_order", {0, 0, 0, 0}}}).find("all zeros") != std::string::npos);
+    // Counts at their type's maximum overflowed (undefined behaviour) on the next epoch or step.
+    constexpr auto max64 = std::numeric_limits<std::int64_t>::max();
+    CHECK(load_damaged(F64{}, I64{{"progress", {INT_MAX, 5, 1, 1}}}).find("which no run reaches") != std::string::npos);
+    CHECK(load_damaged(F64{}, I64{{"progress", {0, max64, 1, 1}}}).find("which no run reaches") != std::string::npos);
+    CHECK(load_damaged(F64{}, I64{{"optim.step", {max64}}}).find("which no run reaches") != std::string::npos);
+    // int(NaN) is undefined behaviour.
+    CHECK(load_damaged(F64{{"history", {std::nan(""), 0, 0, 0, 0, 0, 0}}}).find("epoch number") != std::string::npos);
+    for (const auto& p : {original, path}) std::filesystem::remove(p);
 }

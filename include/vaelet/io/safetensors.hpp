@@ -28,12 +28,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -127,13 +129,15 @@ struct Tensor {
 
     /// The number of elements: the product of the shape (1 for a scalar).
     std::int64_t numel() const {
+        // A zero anywhere makes it 0, and the product of the other dimensions may not fit (e.g. [2^32, 2^31, 0]).
+        if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
         std::int64_t n = 1;
         for (const auto d : shape) n *= d;
         return n;
     }
 };
 
-/// The contents of a safetensors file: named tensors in file order, plus string metadata.
+/// The contents of a safetensors file: named tensors in the order of their data, plus string metadata.
 class SafeTensors {
 public:
     /// Written as "__metadata__": free-form strings (the config, the vaelet version, ...).
@@ -153,6 +157,7 @@ public:
             throw shape_error(source + ": tensor " + name + " has " + std::to_string(tensor.bytes.size()) +
                               " bytes, but shape " + detail::shape_text(tensor.shape) + " of " +
                               dtype_name(tensor.dtype) + " needs " + std::to_string(*need));
+        index_.emplace(name, tensors_.size());
         tensors_.emplace_back(std::move(name), std::move(tensor));
     }
 
@@ -167,7 +172,8 @@ public:
                        (have.empty() ? "no tensors" : have) + ")");
     }
 
-    /// (name, tensor) pairs in file order.
+    /// (name, tensor) pairs in put order; as loaded, in the order of their data in the file (which is put order
+    /// for a file save_safetensors wrote, except that zero-size tensors at one offset come by name).
     const std::vector<std::pair<std::string, Tensor>>& tensors() const { return tensors_; }
 
     /// Stores `m` with shape [rows, cols], or with shape [cols] when `as_vector` (a 1×n bias, as PyTorch has it).
@@ -230,9 +236,8 @@ public:
 
 private:
     const Tensor* find(std::string_view name) const {
-        for (const auto& entry : tensors_)
-            if (entry.first == name) return &entry.second;
-        return nullptr;
+        const auto it = index_.find(name);
+        return it == index_.end() ? nullptr : &tensors_[it->second].second;
     }
 
     // Copies t's elements to `out` (room for numel), bit for bit, or converting F32 <-> F64 when allowed.
@@ -266,9 +271,35 @@ private:
     }
 
     std::vector<std::pair<std::string, Tensor>> tensors_;
+    // Name → position in tensors_, so a file of many tensors loads in O(n log n), not O(n²).
+    std::map<std::string, std::size_t, std::less<>> index_;
 };
 
 namespace detail {
+/// How deep vaelet's JSON (safetensors headers, checkpoint configs) may nest; a safetensors header needs 3.
+inline constexpr int max_json_depth = 64;
+
+/// Whether `text` nests [ and { at most `limit` deep (outside strings), checked before parsing: nlohmann parses
+/// iteratively, but dump() and copies recurse, so a file of nothing but '[' would overflow the stack later.
+inline bool json_nesting_within(std::string_view text, int limit) {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit) return false;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return true;
+}
+
 // The JSON header, padded with spaces to a multiple of 8 bytes.
 inline std::string safetensors_header(const std::string& path, const SafeTensors& st) {
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
@@ -279,7 +310,8 @@ inline std::string safetensors_header(const std::string& path, const SafeTensors
         info["dtype"] = dtype_name(t.dtype);
         info["shape"] = t.shape;
         info["data_offsets"] = nlohmann::ordered_json::array({offset, offset + t.bytes.size()});
-        header[name] = std::move(info);
+        // Names are unique (put checks), so append: ordered_json's operator[] searches linearly, O(n²) in all.
+        header.get_ref<nlohmann::ordered_json::object_t&>().emplace_back(name, std::move(info));
         offset += t.bytes.size();
     }
     std::string text;
@@ -301,7 +333,7 @@ struct TensorEntry {
 };
 
 // Checks one header entry against the data section's size; throws io_error naming the file and the tensor.
-inline TensorEntry check_entry(const std::string& path, const std::string& name, const nlohmann::ordered_json& info,
+inline TensorEntry check_entry(const std::string& path, const std::string& name, const nlohmann::json& info,
                                std::uint64_t data_size) {
     const auto bad = [&](const std::string& what) {
         return io_error(path + ": tensor " + name + " " + what + "; the file is damaged or not safetensors");
@@ -392,10 +424,15 @@ inline SafeTensors load_safetensors(const std::string& path) {
     std::string text(header_size, '\0');
     read_exactly(text.data(), 8, header_size);
 
-    nlohmann::ordered_json header;
+    if (!detail::json_nesting_within(text, detail::max_json_depth))
+        throw io_error(path + ": the header nests JSON more than " + std::to_string(detail::max_json_depth) +
+                       " levels deep; the file is damaged or not safetensors");
+    // nlohmann::json, not ordered_json: its objects are std::maps, where ordered_json's search linearly and a
+    // header of n tensors would parse in O(n²).
+    nlohmann::json header;
     try {
-        header = nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+        header = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
         throw io_error(path + ": the header is not valid JSON (" + e.what() + "); the file is damaged or not "
                        "safetensors");
     }
@@ -420,15 +457,15 @@ inline SafeTensors load_safetensors(const std::string& path) {
         }
     }
 
-    // The tensors must tile the data section: no overlap, no hole, nothing after the last one.
-    std::vector<const detail::TensorEntry*> by_offset;
-    for (const auto& e : entries) by_offset.push_back(&e);
-    std::stable_sort(by_offset.begin(), by_offset.end(), [](auto a, auto b) { return a->begin < b->begin; });
+    // The tensors must tile the data section: no overlap, no hole, nothing after the last one. Sorted by
+    // data_offsets as the reference reader does, they are kept in that order (the header's keys come by name).
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const auto& a, const auto& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
     std::uint64_t covered = 0;
-    for (std::size_t i = 0; i < by_offset.size(); ++i) {
-        const auto& e = *by_offset[i];
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto& e = entries[i];
         if (e.begin < covered)
-            throw io_error(path + ": tensor " + e.name + " overlaps tensor " + by_offset[i - 1]->name +
+            throw io_error(path + ": tensor " + e.name + " overlaps tensor " + entries[i - 1].name +
                            "; the file is damaged");
         if (e.begin > covered)
             throw io_error(path + ": " + std::to_string(e.begin - covered) + " bytes before tensor " + e.name +

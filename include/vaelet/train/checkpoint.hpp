@@ -20,6 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,27 +59,54 @@ inline nlohmann::json to_json(const RunConfig& c) {
     return j;
 }
 
+namespace detail {
+
+/// The config field `v` as an integer of type I. A float (4.5, 1e300) or a value out of I's range is an error,
+/// never converted: nlohmann's get<int>() of 1e300 is undefined behaviour.
+template <class I>
+I config_integer(const nlohmann::json& v, const std::string& field, const std::string& source) {
+    using limits = std::numeric_limits<I>;
+    bool fits = false;
+    if (v.is_number_unsigned()) {
+        fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(limits::max());
+    } else if (v.is_number_integer()) {
+        const auto i = v.get<std::int64_t>();
+        fits = limits::is_signed && i >= static_cast<std::int64_t>(limits::min()) &&
+               i <= static_cast<std::int64_t>(limits::max());
+    }
+    if (!fits)
+        throw io_error(source + ": the checkpoint's config has " + field + " = " + v.dump() + ", but it must be an "
+                       "integer from " + std::to_string(limits::min()) + " to " + std::to_string(limits::max()) +
+                       "; was it written by another program or version?");
+    return v.is_number_unsigned() ? static_cast<I>(v.get<std::uint64_t>()) : static_cast<I>(v.get<std::int64_t>());
+}
+
+}  // namespace detail
+
 inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string& source) {
+    using detail::config_integer;
     try {
         RunConfig c;
         const auto& m = j.at("model");
-        c.model.input = m.at("input").get<Index>();
-        c.model.hidden = m.at("hidden").get<std::vector<Index>>();
-        c.model.latent = m.at("latent").get<Index>();
+        c.model.input = config_integer<Index>(m.at("input"), "model.input", source);
+        c.model.hidden.clear();
+        for (const auto& h : m.at("hidden").get<std::vector<nlohmann::json>>())
+            c.model.hidden.push_back(config_integer<Index>(h, "model.hidden", source));
+        c.model.latent = config_integer<Index>(m.at("latent"), "model.latent", source);
         c.model.activation = parse_activation(m.at("activation").get<std::string>());
         c.model.likelihood = parse_likelihood(m.at("likelihood").get<std::string>());
         c.model.sigma = m.at("sigma").get<double>();
-        c.model.conditions = m.at("conditions").get<Index>();
+        c.model.conditions = config_integer<Index>(m.at("conditions"), "model.conditions", source);
         const auto& t = j.at("train");
-        c.train.epochs = t.at("epochs").get<int>();
-        c.train.batch = t.at("batch").get<Index>();
+        c.train.epochs = config_integer<int>(t.at("epochs"), "train.epochs", source);
+        c.train.batch = config_integer<Index>(t.at("batch"), "train.batch", source);
         c.train.lr = t.at("lr").get<double>();
         c.train.beta = t.at("beta").get<double>();
         c.train.warmup_epochs = t.at("warmup_epochs").get<double>();
         c.train.free_bits = t.at("free_bits").get<double>();
         c.train.clip_norm = t.at("clip_norm").get<double>();
         c.train.skip_non_finite = t.at("skip_non_finite").get<bool>();
-        c.train.seed = t.at("seed").get<std::uint64_t>();
+        c.train.seed = config_integer<std::uint64_t>(t.at("seed"), "train.seed", source);
         c.dtype = j.at("dtype").get<std::string>();
         c.extra = j.value("extra", nlohmann::json::object());
         c.model.validate();
@@ -112,6 +143,11 @@ inline Rng::State get_rng(const SafeTensors& st, const std::string& name) {
     const auto spare = st.get_vector<double>(name + ".spare");
     if (words.size() != 4 || spare.size() != 2)
         throw io_error(st.source + ": tensor " + name + " is not a random-number-generator state (4 words + spare)");
+    // xoshiro never reaches the all-zero state, and never leaves it: from there it draws only zeros, and
+    // rng.below(n) would loop forever.
+    if (words == std::vector<std::uint64_t>(4, 0))
+        throw io_error(st.source + ": tensor " + name + " is all zeros, which no random-number generator state "
+                       "is; the checkpoint is damaged");
     Rng::State s;
     for (std::size_t i = 0; i < 4; ++i) s.s[i] = words[i];
     s.has_spare = spare[0] != 0.0;
@@ -129,6 +165,21 @@ inline SafeTensors read_checkpoint_file(const std::string& path) {
     if (st.metadata.find("config") == st.metadata.end())
         throw io_error(path + ": the checkpoint has no \"config\" metadata");
     return st;
+}
+
+/// The fewest weights a model of `m` has: the products of consecutive layer widths, input → hidden → latent in
+/// the encoder and back in the decoder. In double, since a damaged config's sizes may overflow any integer.
+inline double min_weights(const VaeConfig& m) {
+    const double c = double(m.conditions);
+    std::vector<double> encoder{double(m.input) + c}, decoder{double(m.latent) + c};
+    for (const Index h : m.hidden) encoder.push_back(double(h));
+    for (auto h = m.hidden.rbegin(); h != m.hidden.rend(); ++h) decoder.push_back(double(*h));
+    encoder.push_back(double(m.latent));
+    decoder.push_back(double(m.input));
+    double n = 0;
+    for (const auto* widths : {&encoder, &decoder})
+        for (std::size_t i = 0; i + 1 < widths->size(); ++i) n += (*widths)[i] * (*widths)[i + 1];
+    return n;
 }
 
 }  // namespace detail
@@ -159,16 +210,28 @@ void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::ve
     save_safetensors(path, st);
 }
 
-/// Reads the configuration stored in a checkpoint.
+/// Reads the configuration stored in a checkpoint. The model it describes must be no larger than the weights the
+/// file holds, so a damaged config cannot make load_model (or a resumed run) build a model of any size.
 inline RunConfig read_checkpoint_config(const std::string& path) {
     const SafeTensors st = detail::read_checkpoint_file(path);
+    const std::string& text = st.metadata.at("config");
+    if (!detail::json_nesting_within(text, detail::max_json_depth))
+        throw io_error(path + ": the checkpoint's config nests JSON more than " +
+                       std::to_string(detail::max_json_depth) + " levels deep; the checkpoint is damaged");
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(st.metadata.at("config"));
+        j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         throw io_error(path + ": the checkpoint's config is not valid JSON (" + e.what() + ")");
     }
-    return run_config_from_json(j, path);
+    RunConfig config = run_config_from_json(j, path);
+    double values = 0;
+    for (const auto& entry : st.tensors()) values += double(entry.second.numel());
+    if (detail::min_weights(config.model) > values)
+        throw io_error(path + ": the checkpoint's config describes a model of at least " +
+                       std::to_string(detail::min_weights(config.model)) + " weights, but the file holds only " +
+                       std::to_string(values) + " values; the checkpoint is damaged");
+    return config;
 }
 
 /// Restores `trainer` (built with the checkpoint's config) to the saved state; returns the loss history.
@@ -189,6 +252,13 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& t
     const auto sums = st.get_vector<double>("epoch_sums");
     if (step.size() != 1 || progress.size() != 4 || sums.size() != 4)
         throw io_error(path + ": progress tensors have the wrong length; the checkpoint is damaged");
+    // Counts that training goes on incrementing: each must be able to take one more step.
+    constexpr auto max_steps = std::numeric_limits<std::int64_t>::max() - 1;
+    if (progress[0] < 0 || progress[0] >= INT_MAX || progress[1] < 0 || progress[1] > max_steps || step[0] < 0 ||
+        step[0] > max_steps)
+        throw io_error(path + ": progress holds " + std::to_string(progress[0]) + " epochs and " +
+                       std::to_string(progress[1]) + " steps (optimizer: " + std::to_string(step[0]) +
+                       "), which no run reaches; the checkpoint is damaged");
     trainer.optimizer().set_step_count(step[0]);
     trainer.shuffle_rng().set_state(detail::get_rng(st, "rng.shuffle"));
     trainer.noise_rng().set_state(detail::get_rng(st, "rng.noise"));
@@ -200,8 +270,12 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& t
     const auto h = st.get_vector<double>("history");
     if (h.size() % 7 != 0) throw io_error(path + ": tensor history has the wrong length; the checkpoint is damaged");
     std::vector<EpochMetrics> history;
-    for (std::size_t i = 0; i < h.size(); i += 7)
+    for (std::size_t i = 0; i < h.size(); i += 7) {
+        if (!(h[i] >= 0 && h[i] <= INT_MAX && h[i] == std::floor(h[i])))  // also false for NaN
+            throw io_error(path + ": tensor history has epoch number " + std::to_string(h[i]) +
+                           "; the checkpoint is damaged");
         history.push_back({int(h[i]), {h[i + 1], h[i + 2], h[i + 3]}, {h[i + 4], h[i + 5], h[i + 6]}, 0.0, 0.0});
+    }
     return history;
 }
 
