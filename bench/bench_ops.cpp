@@ -10,6 +10,9 @@
 // traffic left is Eigen's GEMM packing workspace, two mallocs per product, ~1 MB per linear forward+backward).
 // Counters: items/s = rows (images) per second; bytes/s = the rows×cols operands' bytes, read once, per second;
 // GFLOPS = the GEMMs' multiply-adds (2 flops each) per second. Eigen's thread count is shown in the label.
+// Rates are per CPU second, which a busy shared machine disturbs far less than wall-clock time (both times are
+// printed). The GEMM benches count the CPU time of the whole process (MeasureProcessCPUTime), because Eigen may run
+// them on several OpenMP threads (OMP_NUM_THREADS): their rates are then per core-second, never inflated by threads.
 #include "vaelet/core/ops.hpp"
 #include "vaelet/core/random.hpp"
 #include "vaelet/core/tape.hpp"
@@ -97,15 +100,18 @@ BENCHMARK_TEMPLATE(BM_linear_forward_backward, float)
     ->Args({128, 784, 400, 0})
     ->Args({128, 784, 400, 1})
     ->Args({1, 784, 400, 0})
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_linear_forward_backward, double)
     ->ArgNames({"batch", "in", "out", "dx"})
     ->Args({128, 784, 400, 0})
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_linear_forward_nograd, float)
     ->ArgNames({"batch", "in", "out"})
     ->Args({128, 784, 400})
     ->Args({1, 784, 400})
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMicrosecond);
 
 // ---- elementwise ops, forward + backward ---------------------------------------------------------------------------

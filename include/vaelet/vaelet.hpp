@@ -1,4 +1,6 @@
-// vaelet/vaelet.hpp — everything in one include.
+// vaelet/vaelet.hpp — everything in one include. The pieces that need an optional dependency come in when the
+// build found it: safetensors and checkpoints with nlohmann_json (VAELET_HAVE_JSON), PNG output with stb
+// (VAELET_HAVE_STB); gzip IDX files with zlib (VAELET_HAVE_ZLIB) inside data/idx.hpp.
 //
 //   #include <vaelet/vaelet.hpp>
 //   vaelet::Rng rng(1);
@@ -32,3 +34,22 @@
 #include "vaelet/vae/model.hpp"
 #include "vaelet/vae/sampler.hpp"
 #include "vaelet/vae/score.hpp"
+
+#include "vaelet/data/batcher.hpp"
+#include "vaelet/data/dataset.hpp"
+#include "vaelet/data/idx.hpp"
+
+#include "vaelet/io/atomic_file.hpp"
+#if defined(VAELET_HAVE_JSON)
+#include "vaelet/io/safetensors.hpp"
+#include "vaelet/train/checkpoint.hpp"
+#endif
+#if defined(VAELET_HAVE_STB)
+#include "vaelet/io/image.hpp"
+#include "vaelet/io/plot.hpp"
+#endif
+
+#include "vaelet/train/metrics.hpp"
+#include "vaelet/train/nan_guard.hpp"
+#include "vaelet/train/progress.hpp"
+#include "vaelet/train/trainer.hpp"
