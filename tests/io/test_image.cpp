@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../temp_dir.hpp"
+
 // A private copy of stb_image, only to decode what we wrote.
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
@@ -28,20 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string name = (fs::temp_directory_path() / "vaelet_test_XXXXXX").string();
-        REQUIRE(::mkdtemp(name.data()) != nullptr);
-        path = name;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& file) const { return (path / file).string(); }
-};
+using vaelet::testing::TempDir;
 
 std::uint32_t big_endian_u32(const std::string& bytes, std::size_t at) {
     std::uint32_t v = 0;

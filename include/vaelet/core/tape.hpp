@@ -213,28 +213,14 @@ public:
     template <class Derived>
     void accumulate_cols(int i, Index start, const Eigen::MatrixBase<Derived>& g) {
         Node<T>& n = node(i);
-        if (!n.requires_grad) return;
-        Matrix<T>* target = n.external_grad;
-        if (!target) {
-            if (!n.has_grad) n.grad.setZero(n.val().rows(), n.val().cols());
-            target = &n.grad;
-        }
-        target->middleCols(start, g.cols()).noalias() += g;
-        n.has_grad = true;
+        if (n.requires_grad) gradient_for_partial_update(n).middleCols(start, g.cols()).noalias() += g;
     }
 
     /// Adds the 1×cols gradient `g` to row `row` of node `i`'s gradient.
     template <class Derived>
     void accumulate_rows(int i, Index row, const Eigen::MatrixBase<Derived>& g) {
         Node<T>& n = node(i);
-        if (!n.requires_grad) return;
-        Matrix<T>* target = n.external_grad;
-        if (!target) {
-            if (!n.has_grad) n.grad.setZero(n.val().rows(), n.val().cols());
-            target = &n.grad;
-        }
-        target->row(row).noalias() += g;
-        n.has_grad = true;
+        if (n.requires_grad) gradient_for_partial_update(n).row(row).noalias() += g;
     }
 
     /// The gradient of node `i` after `backward` (zeros when none reached it).
@@ -246,6 +232,15 @@ public:
     }
 
 private:
+    /// The gradient that a block of `n`'s gradient is added into: a variable's own, or the node's buffer, zeroed
+    /// on the first arrival since only part of it will be written.
+    Matrix<T>& gradient_for_partial_update(Node<T>& n) {
+        if (n.external_grad) return *n.external_grad;
+        if (!n.has_grad) n.grad.setZero(n.val().rows(), n.val().cols());
+        n.has_grad = true;
+        return n.grad;
+    }
+
     std::deque<Node<T>> nodes_;
     int size_ = 0;
     bool grad_enabled_ = true;
