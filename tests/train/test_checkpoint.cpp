@@ -197,12 +197,17 @@ TEST_CASE("damaged progress, random states or history in a checkpoint are io_err
         Rng init(1);
         Vae<float> vae(c.model, init);
         Trainer<float> t(vae, train, c.train);
+        const Matrix<float> weights_before = t.parameters().front().param->value;
         std::string message = "(no io_error)";
         try {
             load_checkpoint(path, t);
             t.train_epoch();
         } catch (const io_error& e) {
             message = e.what();
+            // A failed load changes nothing: the fresh trainer keeps its weights, optimizer and position.
+            CHECK(t.parameters().front().param->value == weights_before);
+            CHECK(t.optimizer().step_count() == 0);
+            CHECK(t.epoch() == 0);
         }
         return message;
     };

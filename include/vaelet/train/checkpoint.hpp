@@ -11,6 +11,13 @@
 // has-spare flag, value); "progress" (I64: epochs done, steps, epoch under way, batch position); "epoch_sums" and
 // "history" (F64). Metadata: "format" = "vaelet-checkpoint-1", "vaelet_version", "config" (JSON). Nothing measured
 // in wall-clock time is stored, so two identical runs write identical bytes.
+//
+// A tabular model (likelihood "tabular") also stores its column layout in the config, as model.tabular =
+// {"numeric": n, "categorical_sizes": [...]}; other models' configs have no such field.
+//
+// save_checkpoint/load_checkpoint take a Trainer<T>, or any trainer with the same state accessors (parameters(),
+// optimizer(), shuffle_rng(), noise_rng(), batcher() with state()/restore() of a Batcher<T>::State, epoch(),
+// step(), in_epoch(), sums(), restore_progress()) — e.g. vaelet-tabular's trainer over a float matrix.
 #pragma once
 
 #include "vaelet/io/safetensors.hpp"
@@ -23,9 +30,11 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace vaelet {
@@ -49,6 +58,9 @@ inline nlohmann::json to_json(const RunConfig& c) {
                   {"likelihood", likelihood_name(c.model.likelihood)},
                   {"sigma", c.model.sigma},
                   {"conditions", c.model.conditions}};
+    if (c.model.likelihood == LikelihoodKind::tabular)
+        j["model"]["tabular"] = {{"numeric", c.model.tabular.numeric},
+                                 {"categorical_sizes", c.model.tabular.categorical_sizes}};
     j["train"] = {{"epochs", c.train.epochs},       {"batch", c.train.batch},
                   {"lr", c.train.lr},               {"beta", c.train.beta},
                   {"warmup_epochs", c.train.warmup_epochs}, {"free_bits", c.train.free_bits},
@@ -97,6 +109,23 @@ inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string
         c.model.likelihood = parse_likelihood(m.at("likelihood").get<std::string>());
         c.model.sigma = m.at("sigma").get<double>();
         c.model.conditions = config_integer<Index>(m.at("conditions"), "model.conditions", source);
+        if (c.model.likelihood == LikelihoodKind::tabular) {
+            const auto& t = m.at("tabular");
+            c.model.tabular.numeric = config_integer<Index>(t.at("numeric"), "model.tabular.numeric", source);
+            double width = double(c.model.tabular.numeric);  // in double: a damaged file's sum may overflow Index
+            for (const auto& size : t.at("categorical_sizes").get<std::vector<nlohmann::json>>()) {
+                c.model.tabular.categorical_sizes.push_back(
+                    config_integer<Index>(size, "model.tabular.categorical_sizes", source));
+                width += double(c.model.tabular.categorical_sizes.back());
+            }
+            if (width != double(c.model.input)) {
+                char columns[32];
+                std::snprintf(columns, sizeof columns, "%.0f", width);
+                throw io_error(source + ": the checkpoint's config has a tabular layout of " + columns +
+                               " columns but model.input = " + std::to_string(c.model.input) +
+                               "; the checkpoint is damaged");
+            }
+        }
         const auto& t = j.at("train");
         c.train.epochs = config_integer<int>(t.at("epochs"), "train.epochs", source);
         c.train.batch = config_integer<Index>(t.at("batch"), "train.batch", source);
@@ -185,8 +214,8 @@ inline double min_weights(const VaeConfig& m) {
 }  // namespace detail
 
 /// Writes the whole state of `trainer` (and the loss history) to `path`, atomically.
-template <class T>
-void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::vector<EpochMetrics>& history,
+template <class TrainerT>
+void save_checkpoint(const std::string& path, TrainerT& trainer, const std::vector<EpochMetrics>& history,
                      const RunConfig& config) {
     SafeTensors st;
     st.metadata["format"] = checkpoint_format;
@@ -227,25 +256,31 @@ inline RunConfig read_checkpoint_config(const std::string& path) {
     RunConfig config = run_config_from_json(j, path);
     double values = 0;
     for (const auto& entry : st.tensors()) values += double(entry.second.numel());
-    if (detail::min_weights(config.model) > values)
-        throw io_error(path + ": the checkpoint's config describes a model of at least " +
-                       std::to_string(detail::min_weights(config.model)) + " weights, but the file holds only " +
-                       std::to_string(values) + " values; the checkpoint is damaged");
+    const double weights = detail::min_weights(config.model);
+    if (weights > values) {
+        char counts[64];
+        std::snprintf(counts, sizeof counts, "%.4g weights, but the file holds only %.4g", weights, values);
+        throw io_error(path + ": the checkpoint's config describes a model of at least " + counts +
+                       " values; the checkpoint is damaged");
+    }
     return config;
 }
 
 /// Restores `trainer` (built with the checkpoint's config) to the saved state; returns the loss history.
-template <class T>
-std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& trainer) {
+/// Everything is read and checked before anything is changed, so on an error the trainer is as it was.
+template <class TrainerT>
+std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainerT& trainer) {
     const SafeTensors st = detail::read_checkpoint_file(path);
-    load_parameters(st, checkpoint_parameters(trainer.parameters()));
-    for (const auto& s : trainer.optimizer().named_state()) {
+    const auto optimizer_state = trainer.optimizer().named_state();
+    using State = std::decay_t<decltype(*optimizer_state.front().value)>;  // Matrix<T>
+    std::vector<State> optimizer_values;
+    for (const auto& s : optimizer_state) {
         const std::string name = "optim." + checkpoint_name(s.name);
-        Matrix<T> value = st.get_matrix<T>(name);
+        optimizer_values.push_back(st.get_matrix<typename State::Scalar>(name));
+        const State& value = optimizer_values.back();
         if (value.rows() != s.value->rows() || value.cols() != s.value->cols())
             throw io_error(path + ": optimizer state " + name + " is " + shape_string(value) + " but the model needs " +
                            shape_string(*s.value));
-        *s.value = value;
     }
     const auto step = st.get_vector<std::int64_t>("optim.step");
     const auto progress = st.get_vector<std::int64_t>("progress");
@@ -259,13 +294,11 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& t
         throw io_error(path + ": progress holds " + std::to_string(progress[0]) + " epochs and " +
                        std::to_string(progress[1]) + " steps (optimizer: " + std::to_string(step[0]) +
                        "), which no run reaches; the checkpoint is damaged");
-    trainer.optimizer().set_step_count(step[0]);
-    trainer.shuffle_rng().set_state(detail::get_rng(st, "rng.shuffle"));
-    trainer.noise_rng().set_state(detail::get_rng(st, "rng.noise"));
+    const Rng::State shuffle_rng = detail::get_rng(st, "rng.shuffle");
+    const Rng::State noise_rng = detail::get_rng(st, "rng.noise");
     const bool in_epoch = progress[2] != 0;
-    if (in_epoch) trainer.batcher().restore({detail::get_rng(st, "rng.epoch_order"), Index(progress[3])});
-    trainer.sums() = EpochSums{sums[0], sums[1], sums[2], sums[3]};
-    trainer.restore_progress(int(progress[0]), long(progress[1]), in_epoch);
+    auto batcher = trainer.batcher();  // restored on a copy: restore() checks the position against the data
+    if (in_epoch) batcher.restore({detail::get_rng(st, "rng.epoch_order"), Index(progress[3])});
 
     const auto h = st.get_vector<double>("history");
     if (h.size() % 7 != 0) throw io_error(path + ": tensor history has the wrong length; the checkpoint is damaged");
@@ -276,6 +309,15 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& t
                            "; the checkpoint is damaged");
         history.push_back({int(h[i]), {h[i + 1], h[i + 2], h[i + 3]}, {h[i + 4], h[i + 5], h[i + 6]}, 0.0, 0.0});
     }
+
+    load_parameters(st, checkpoint_parameters(trainer.parameters()));  // the last check: it copies only if all fit
+    for (std::size_t i = 0; i < optimizer_state.size(); ++i) *optimizer_state[i].value = std::move(optimizer_values[i]);
+    trainer.optimizer().set_step_count(step[0]);
+    trainer.shuffle_rng().set_state(shuffle_rng);
+    trainer.noise_rng().set_state(noise_rng);
+    trainer.batcher() = std::move(batcher);
+    trainer.sums() = EpochSums{sums[0], sums[1], sums[2], sums[3]};
+    trainer.restore_progress(int(progress[0]), long(progress[1]), in_epoch);
     return history;
 }
 
