@@ -192,3 +192,39 @@ TEST_CASE("bad arguments are config errors") {
     CHECK_THROWS_AS(batches.next(), vaelet::config_error);
     CHECK_THROWS_AS(batches.restore({rng.state(), 3}), vaelet::config_error);
 }
+
+TEST_CASE_TEMPLATE("a dataset of float rows is batched as it is, shuffled and resumed like bytes", T, float, double) {
+    vaelet::Matrix<float> values(7, 3);
+    for (Index i = 0; i < values.rows(); ++i)
+        for (Index j = 0; j < values.cols(); ++j) values(i, j) = float(i) - 0.25f * float(j);
+    const Dataset data(values, {0, 1, 2, 0, 1, 2, 0});
+    REQUIRE(data.holds_floats());
+    CHECK(data.size() == 7);
+    CHECK(data.features() == 3);
+    CHECK_THROWS_AS(data.image(0), vaelet::config_error);
+
+    Rng rng(5);
+    Batcher<T> batcher(data, 3, rng);
+    batcher.start_epoch();
+    REQUIRE(batcher.next());
+    const auto saved = batcher.state();
+    for (Index r = 0; r < batcher.x().rows(); ++r) {
+        const Index i = batcher.indices()[std::size_t(r)];
+        CHECK(batcher.labels()[std::size_t(r)] == data.label(i));
+        for (Index j = 0; j < 3; ++j) CHECK(batcher.x()(r, j) == T(values(i, j)));  // exact: no scaling
+    }
+    std::vector<Index> rest;
+    while (batcher.next()) rest.insert(rest.end(), batcher.indices().begin(), batcher.indices().end());
+
+    Batcher<T> resumed(data, 3, rng);
+    resumed.restore(saved);
+    std::vector<Index> again;
+    while (resumed.next()) again.insert(again.end(), resumed.indices().begin(), resumed.indices().end());
+    CHECK(again == rest);
+
+    const Dataset picked = data.subset({6, 2});
+    CHECK(picked.holds_floats());
+    CHECK(picked.values(0)[1] == values(6, 1));
+    CHECK(picked.label(1) == 2);
+    CHECK(data.exclude_labels({0}).size() == 4);
+}

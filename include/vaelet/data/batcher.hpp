@@ -75,16 +75,20 @@ public:
             const Index i = order_[static_cast<std::size_t>(first + r)];
             indices_[static_cast<std::size_t>(r)] = i;
             if (data_->has_labels()) labels_[static_cast<std::size_t>(r)] = data_->label(i);
-            const std::uint8_t* pixels = data_->image(i);
             T* row = buffer_.data() + r * f;
-            for (Index c = 0; c < f; ++c) row[c] = scale_[pixels[c]];
+            if (data_->holds_floats()) {
+                std::copy_n(data_->values(i), f, row);
+            } else {
+                const std::uint8_t* pixels = data_->image(i);
+                for (Index c = 0; c < f; ++c) row[c] = scale_[pixels[c]];
+            }
         }
         rows_ = b;
         ++position_;
         return true;
     }
 
-    /// The current batch, rows × features with values pixel / 255.
+    /// The current batch, rows × features with values pixel / 255 (or the float features as they are).
     Batch x() const { return Batch(buffer_.data(), rows_, buffer_.cols()); }
 
     /// The labels of the current batch's rows (empty when the dataset has none).

@@ -1,12 +1,14 @@
-// vaelet/data/dataset.hpp — a labelled image set kept as the uint8 bytes it came in.
+// vaelet/data/dataset.hpp — a labelled set of examples: images kept as the uint8 bytes they came in, or rows of
+// float features (an encoded table).
 //
 //   vaelet::Dataset train = vaelet::load_mnist("data/mnist", "train");   // from data/idx.hpp
 //   vaelet::Dataset no_sevens = train.exclude_labels({7});
 //   const std::uint8_t* first = no_sevens.image(0);                      // features() bytes
+//   vaelet::Dataset table(encoder.encode<float>(csv));                   // rows × features floats
 //
 // Pixels stay uint8 (one byte each, 47 MB for MNIST train instead of 188 MB as float); the Batcher
-// (data/batcher.hpp) turns one batch at a time into floats. Tabular or other data fit too: an "image"
-// is any rows × cols block of bytes, and rows may be 1.
+// (data/batcher.hpp) turns one batch at a time into floats, pixel / 255. Float features are batched as they are.
+// An "image" is any rows × cols block, and rows may be 1; a float dataset's examples are 1 × features.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -38,9 +40,21 @@ public:
                               " labels; give one label per image or none");
     }
 
+    /// The rows of `values` as examples of values.cols() float features (1 × cols "images"); `labels` holds one
+    /// byte per row, or is empty.
+    explicit Dataset(const Matrix<float>& values, std::vector<std::uint8_t> labels = {})
+        : Dataset(std::vector<float>(values.data(), values.data() + values.size()), 1, values.cols(),
+                  std::move(labels)) {}
+
     /// Number of examples.
-    Index size() const { return features() == 0 ? 0 : static_cast<Index>(pixels_.size()) / features(); }
-    bool empty() const { return pixels_.empty(); }
+    Index size() const {
+        if (features() == 0) return 0;
+        return static_cast<Index>(holds_floats() ? values_.size() : pixels_.size()) / features();
+    }
+    bool empty() const { return pixels_.empty() && values_.empty(); }
+
+    /// True for a dataset of float features (values()), false for one of bytes (image(), pixels()).
+    bool holds_floats() const { return holds_floats_; }
 
     /// Image height and width; features() = rows() * cols() bytes per example.
     Index rows() const { return rows_; }
@@ -49,12 +63,22 @@ public:
 
     bool has_labels() const { return !labels_.empty(); }
 
-    /// All images back to back (size() * features() bytes) and all labels (size() bytes or none).
+    /// All images back to back (size() * features() bytes; none for a float dataset) and all labels (size() bytes
+    /// or none).
     const std::vector<std::uint8_t>& pixels() const { return pixels_; }
     const std::vector<std::uint8_t>& labels() const { return labels_; }
 
-    /// The features() bytes of example i.
-    const std::uint8_t* image(Index i) const { return pixels_.data() + check_index(i) * features(); }
+    /// The features() bytes of example i, for a dataset of bytes.
+    const std::uint8_t* image(Index i) const {
+        if (holds_floats()) throw config_error("Dataset::image(): this dataset holds float features; use values()");
+        return pixels_.data() + check_index(i) * features();
+    }
+
+    /// The features() floats of example i, for a dataset of float features.
+    const float* values(Index i) const {
+        if (!holds_floats()) throw config_error("Dataset::values(): this dataset holds bytes; use image()");
+        return values_.data() + check_index(i) * features();
+    }
 
     /// The label of example i; the dataset must have labels.
     std::uint8_t label(Index i) const {
@@ -64,15 +88,11 @@ public:
 
     /// A new dataset of the given examples, in the given order (repeats allowed).
     Dataset subset(const std::vector<Index>& indices) const {
-        std::vector<std::uint8_t> pixels(indices.size() * static_cast<std::size_t>(features()));
         std::vector<std::uint8_t> labels;
-        if (has_labels()) labels.reserve(indices.size());
-        auto out = pixels.begin();
-        for (Index i : indices) {
-            out = std::copy_n(image(i), features(), out);
-            if (has_labels()) labels.push_back(labels_[static_cast<std::size_t>(i)]);
-        }
-        return Dataset(std::move(pixels), rows_, cols_, std::move(labels));
+        if (has_labels())
+            for (Index i : indices) labels.push_back(labels_[static_cast<std::size_t>(check_index(i))]);
+        if (holds_floats()) return Dataset(gather(values_, indices), rows_, cols_, std::move(labels));
+        return Dataset(gather(pixels_, indices), rows_, cols_, std::move(labels));
     }
 
     /// The first min(n, size()) examples, e.g. for a quick run on part of the data.
@@ -103,6 +123,23 @@ public:
     }
 
 private:
+    Dataset(std::vector<float> values, Index rows, Index cols, std::vector<std::uint8_t> labels)
+        : labels_(std::move(labels)), values_(std::move(values)), rows_(rows), cols_(cols), holds_floats_(true) {
+        if (cols <= 0) throw shape_error("Dataset: float examples need at least 1 feature, got " + std::to_string(cols));
+        if (!labels_.empty() && labels_.size() != static_cast<std::size_t>(size()))
+            throw shape_error("Dataset: " + std::to_string(size()) + " rows but " + std::to_string(labels_.size()) +
+                              " labels; give one label per row or none");
+    }
+
+    /// The examples `indices` of `all` (features() elements each), back to back.
+    template <class V>
+    std::vector<V> gather(const std::vector<V>& all, const std::vector<Index>& indices) const {
+        std::vector<V> out(indices.size() * static_cast<std::size_t>(features()));
+        auto to = out.begin();
+        for (Index i : indices) to = std::copy_n(all.begin() + check_index(i) * features(), features(), to);
+        return out;
+    }
+
     static bool contains(const std::vector<std::uint8_t>& set, std::uint8_t l) {
         return std::find(set.begin(), set.end(), l) != set.end();
     }
@@ -121,8 +158,10 @@ private:
 
     std::vector<std::uint8_t> pixels_;
     std::vector<std::uint8_t> labels_;
+    std::vector<float> values_;
     Index rows_ = 0;
     Index cols_ = 0;
+    bool holds_floats_ = false;
 };
 
 }  // namespace vaelet

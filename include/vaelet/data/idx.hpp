@@ -330,6 +330,8 @@ inline Dataset load_mnist(const std::filesystem::path& dir, const std::string& s
 
 /// Writes the images of `data` as a raw IDX image file (magic 0x00000803), atomically.
 inline void write_idx_images(const std::filesystem::path& path, const Dataset& data) {
+    if (data.holds_floats())
+        throw config_error(path.string() + ": IDX images are bytes, but this dataset holds float features");
     detail::check_fits_idx(path, data.size());
     detail::check_fits_idx(path, data.rows());
     detail::check_fits_idx(path, data.cols());

@@ -493,13 +493,11 @@ void save_parameters(SafeTensors& st, const ParameterList<T>& params) {
     for (const auto& p : params) st.put_matrix(p.name, p.param->value, p.param->is_vector);
 }
 
-/// Copies the tensors of `st` into the parameters of the same names, bit for bit. Every parameter must be there
-/// with the shape and dtype the model expects (F32 <-> F64 only if `cast` allows). With Strict::yes, tensors the
-/// model does not have are an error too. Everything is checked before anything is copied, so on an error the
-/// model is unchanged.
+/// Throws io_error unless load_parameters(st, params, strict, cast) would succeed: every parameter is there with
+/// the shape and dtype the model expects (F32 <-> F64 only if `cast` allows); with Strict::yes, no other tensors.
 template <class T>
-void load_parameters(const SafeTensors& st, const ParameterList<T>& params, Strict strict = Strict::no,
-                     FloatCast cast = FloatCast::forbid) {
+void check_parameters(const SafeTensors& st, const ParameterList<T>& params, Strict strict = Strict::no,
+                      FloatCast cast = FloatCast::forbid) {
     for (const auto& p : params) {
         const Matrix<T>& value = p.param->value;
         const std::vector<std::int64_t> expected = p.param->is_vector
@@ -530,6 +528,14 @@ void load_parameters(const SafeTensors& st, const ParameterList<T>& params, Stri
             throw io_error(st.source + ": tensors the model does not have: " + extra +
                            "; was it saved from a different model?");
     }
+}
+
+/// Copies the tensors of `st` into the parameters of the same names, bit for bit, after check_parameters: on an
+/// error nothing is copied and the model is unchanged.
+template <class T>
+void load_parameters(const SafeTensors& st, const ParameterList<T>& params, Strict strict = Strict::no,
+                     FloatCast cast = FloatCast::forbid) {
+    check_parameters(st, params, strict, cast);
     for (const auto& p : params) p.param->value = st.get_matrix<T>(p.name, cast);
 }
 

@@ -14,10 +14,6 @@
 //
 // A tabular model (likelihood "tabular") also stores its column layout in the config, as model.tabular =
 // {"numeric": n, "categorical_sizes": [...]}; other models' configs have no such field.
-//
-// save_checkpoint/load_checkpoint take a Trainer<T>, or any trainer with the same state accessors (parameters(),
-// optimizer(), shuffle_rng(), noise_rng(), batcher() with state()/restore() of a Batcher<T>::State, epoch(),
-// step(), in_epoch(), sums(), restore_progress()) — e.g. vaelet-tabular's trainer over a float matrix.
 #pragma once
 
 #include "vaelet/io/safetensors.hpp"
@@ -34,7 +30,6 @@
 #include <limits>
 #include <memory>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 namespace vaelet {
@@ -214,8 +209,8 @@ inline double min_weights(const VaeConfig& m) {
 }  // namespace detail
 
 /// Writes the whole state of `trainer` (and the loss history) to `path`, atomically.
-template <class TrainerT>
-void save_checkpoint(const std::string& path, TrainerT& trainer, const std::vector<EpochMetrics>& history,
+template <class T>
+void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::vector<EpochMetrics>& history,
                      const RunConfig& config) {
     SafeTensors st;
     st.metadata["format"] = checkpoint_format;
@@ -268,16 +263,17 @@ inline RunConfig read_checkpoint_config(const std::string& path) {
 
 /// Restores `trainer` (built with the checkpoint's config) to the saved state; returns the loss history.
 /// Everything is read and checked before anything is changed, so on an error the trainer is as it was.
-template <class TrainerT>
-std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainerT& trainer) {
+template <class T>
+std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& trainer) {
     const SafeTensors st = detail::read_checkpoint_file(path);
+    const ParameterList<T> weights = checkpoint_parameters(trainer.parameters());
+    check_parameters(st, weights);
     const auto optimizer_state = trainer.optimizer().named_state();
-    using State = std::decay_t<decltype(*optimizer_state.front().value)>;  // Matrix<T>
-    std::vector<State> optimizer_values;
+    std::vector<Matrix<T>> optimizer_values;
     for (const auto& s : optimizer_state) {
         const std::string name = "optim." + checkpoint_name(s.name);
-        optimizer_values.push_back(st.get_matrix<typename State::Scalar>(name));
-        const State& value = optimizer_values.back();
+        optimizer_values.push_back(st.get_matrix<T>(name));
+        const Matrix<T>& value = optimizer_values.back();
         if (value.rows() != s.value->rows() || value.cols() != s.value->cols())
             throw io_error(path + ": optimizer state " + name + " is " + shape_string(value) + " but the model needs " +
                            shape_string(*s.value));
@@ -310,7 +306,7 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainerT& tra
         history.push_back({int(h[i]), {h[i + 1], h[i + 2], h[i + 3]}, {h[i + 4], h[i + 5], h[i + 6]}, 0.0, 0.0});
     }
 
-    load_parameters(st, checkpoint_parameters(trainer.parameters()));  // the last check: it copies only if all fit
+    load_parameters(st, weights);
     for (std::size_t i = 0; i < optimizer_state.size(); ++i) *optimizer_state[i].value = std::move(optimizer_values[i]);
     trainer.optimizer().set_step_count(step[0]);
     trainer.shuffle_rng().set_state(shuffle_rng);

@@ -1,4 +1,4 @@
-// vaelet/train/trainer.hpp — the training loop of a VAE on image data: shuffled mini-batches, the ELBO with β
+// vaelet/train/trainer.hpp — the training loop of a VAE on a Dataset (images, or rows of a table): shuffled mini-batches, the ELBO with β
 // warm-up and free bits, Adam, a NaN guard, evaluation, and a state that checkpoints and resumes exactly.
 //
 //   vaelet::Trainer<float> trainer(vae, train_set, options);
@@ -79,9 +79,10 @@ public:
           adam_(params_, AdamOptions{options.lr}), shuffle_rng_(options.seed), noise_rng_(options.seed + 1),
           batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true) {
         if (train.features() != vae.config().input)
-            throw shape_error("training data has " + std::to_string(train.features()) + " features per example (" +
-                              std::to_string(train.rows()) + "x" + std::to_string(train.cols()) +
-                              " images) but the model expects " + std::to_string(vae.config().input));
+            throw shape_error("training data has " + std::to_string(train.features()) + " features per example" +
+                              (train.holds_floats() ? std::string() : " (" + shape_string(train.rows(), train.cols()) +
+                                                                          " images)") +
+                              " but the model expects " + std::to_string(vae.config().input));
     }
 
     /// Epochs completed.
