@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
             ->required();
     };
 
-    auto* encode = app.add_subcommand("encode", "write each row's latent mean and log-variance: ids, mu_1…, logvar_1…");
+    auto* encode = app.add_subcommand("encode", "write each row's latent mean and log-variance: ids, mu_0…, logvar_0…");
     add_csv(encode);
     add_common(encode, "CSV file");
 

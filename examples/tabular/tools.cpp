@@ -110,10 +110,10 @@ int run_encode(const ToolArgs& a) {
         for (Index j = 0; j < part->cols(); ++j) {
             std::vector<double> v(std::size_t(part->rows()));
             for (Index i = 0; i < part->rows(); ++i) v[std::size_t(i)] = significant(double((*part)(i, j)), 7);
-            out.columns.push_back(number_column((part == &mu ? "mu_" : "logvar_") + std::to_string(j + 1), std::move(v)));
+            out.columns.push_back(number_column((part == &mu ? "mu_" : "logvar_") + std::to_string(j), std::move(v)));
         }
     vaelet::write_csv(a.out, out);
-    std::cout << "wrote " << keys << ", mu_1…mu_" << mu.cols() << ", logvar_1…logvar_" << mu.cols()
+    std::cout << "wrote " << keys << ", mu_0…mu_" << mu.cols() - 1 << ", logvar_0…logvar_" << mu.cols() - 1
               << " of " << in.table.rows() << " rows to " << a.out << '\n';
     return 0;
 }

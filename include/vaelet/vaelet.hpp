@@ -36,10 +36,13 @@
 #include "vaelet/vae/score.hpp"
 
 #include "vaelet/data/batcher.hpp"
+#include "vaelet/data/csv.hpp"
 #include "vaelet/data/dataset.hpp"
 #include "vaelet/data/idx.hpp"
+#include "vaelet/data/tabular.hpp"
 
 #include "vaelet/io/atomic_file.hpp"
+#include "vaelet/io/latent_file.hpp"
 #if defined(VAELET_HAVE_JSON)
 #include "vaelet/io/safetensors.hpp"
 #include "vaelet/train/checkpoint.hpp"
@@ -48,6 +51,12 @@
 #include "vaelet/io/image.hpp"
 #include "vaelet/io/plot.hpp"
 #endif
+
+#include "vaelet/stats/cluster_scores.hpp"
+#include "vaelet/stats/image_quality.hpp"
+#include "vaelet/stats/kmeans.hpp"
+#include "vaelet/stats/pca.hpp"
+#include "vaelet/stats/roc.hpp"
 
 #include "vaelet/train/metrics.hpp"
 #include "vaelet/train/nan_guard.hpp"

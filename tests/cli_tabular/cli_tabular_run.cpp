@@ -84,7 +84,7 @@ TEST_CASE("tabular train: two identical runs write identical checkpoints, and 1 
     CHECK(tmp_files(dir.path()).empty());
 }
 
-TEST_CASE("tabular encode: the id, then mu_1…, logvar_1… for every row in file order") {
+TEST_CASE("tabular encode: the id, then mu_0…, logvar_0… for every row in file order") {
     const TrainedRun& t = trained_run();
     TempDir dir;
     const Result r = run({"encode", "--ckpt", t.ckpt.string(), "--csv", t.csv.string(), "--out", (dir / "z.csv").string()});
@@ -92,7 +92,7 @@ TEST_CASE("tabular encode: the id, then mu_1…, logvar_1… for every row in fi
     REQUIRE(r.code == 0);
     const auto rows = read_csv(dir / "z.csv");
     REQUIRE(rows.size() == 311);
-    CHECK(rows[0] == std::vector<std::string>{"id", "mu_1", "mu_2", "logvar_1", "logvar_2"});
+    CHECK(rows[0] == std::vector<std::string>{"id", "mu_0", "mu_1", "logvar_0", "logvar_1"});
     CHECK(rows[1][0] == "c0001");
     CHECK(rows[310][0] == "c0310");
     for (std::size_t i = 1; i < rows.size(); ++i) {
