@@ -58,6 +58,13 @@ TEST_CASE("write_file_atomic writes exact bytes, replaces the old file and leave
     vaelet::write_file_atomic(path, "");
     CHECK(fs::file_size(path) == 0);
     CHECK_FALSE(fs::exists(path + ".tmp"));
+
+    // An empty tensor's bytes are (nullptr, 0): fwrite must not see the null pointer (UBSan found this).
+    vaelet::AtomicWriter writer(path);
+    writer.write(nullptr, 0);
+    writer.write("x");
+    writer.commit();
+    CHECK(read_all(path) == "x");
 }
 
 TEST_CASE("AtomicWriter: the old file stays until commit; without commit the temp file is removed") {

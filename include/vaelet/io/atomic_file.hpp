@@ -64,6 +64,7 @@ public:
 
     void write(const void* data, std::size_t size) {
         require_open();
+        if (size == 0) return;  // fwrite's pointer must not be null even for 0 bytes (an empty tensor's data() is)
         std::size_t n = size;
         const bool inject = testing::fail_writes_after && written_ + size > *testing::fail_writes_after;
         if (inject) n = *testing::fail_writes_after - written_;
