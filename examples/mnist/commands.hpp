@@ -45,7 +45,5 @@ int run_generate(const ToolArgs& args);
 int run_classify(const ToolArgs& args);
 int run_anomaly(const ToolArgs& args);
 
-/// Sets the number of threads Eigen uses for matrix products (0: one per core).
-void set_threads(int threads);
 
 }  // namespace mnist

@@ -1,12 +1,9 @@
 // vaelet-mnist — train a VAE on MNIST or Fashion-MNIST and use it: sample, reconstruct, interpolate, draw the
 // latent manifold, export latents, score images, estimate log-likelihoods. `vaelet-mnist --help` lists it all.
+#include "../common/command.hpp"
 #include "commands.hpp"
 
-#include <vaelet/core/error.hpp>
-
 #include <CLI/CLI.hpp>
-
-#include <iostream>
 
 int main(int argc, char** argv) {
     CLI::App app{"vaelet-mnist: a variational autoencoder for MNIST-style 28x28 images"};
@@ -137,7 +134,7 @@ int main(int argc, char** argv) {
     }
     t.epochs_given = epochs->count() > 0;
 
-    try {
+    return examples::run_command("vaelet-mnist", [&] {
         if (*train) return mnist::run_train(t);
         if (*sample) return mnist::run_sample(a);
         if (*reconstruct) return mnist::run_reconstruct(a);
@@ -151,12 +148,6 @@ int main(int argc, char** argv) {
         if (*generate) return mnist::run_generate(a);
         if (*classify) return mnist::run_classify(a);
         if (*anomaly) return mnist::run_anomaly(a);
-    } catch (const vaelet::error& e) {
-        std::cerr << "vaelet-mnist: error: " << e.what() << '\n';
-        return 1;
-    } catch (const std::exception& e) {
-        std::cerr << "vaelet-mnist: unexpected error: " << e.what() << '\n';
-        return 1;
-    }
-    return 1;
+        return 1;  // require_subcommand(1) makes this unreachable
+    });
 }

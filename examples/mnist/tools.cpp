@@ -1,4 +1,5 @@
 // vaelet-mnist sample | reconstruct | interpolate | manifold | encode | score | eval: using a trained checkpoint.
+#include "../common/program.hpp"
 #include "commands.hpp"
 #include "pictures.hpp"
 
@@ -26,7 +27,7 @@ struct Loaded {
 };
 
 Loaded load(const ToolArgs& a) {
-    set_threads(a.threads);
+    examples::set_threads(a.threads);
     return {vaelet::read_checkpoint_config(a.ckpt), vaelet::load_model<T>(a.ckpt)};
 }
 

@@ -1,4 +1,5 @@
 // vaelet-mnist compress | decompress | generate | classify | anomaly: the business uses of a trained VAE.
+#include "../common/program.hpp"
 #include "commands.hpp"
 #include "pictures.hpp"
 
@@ -57,7 +58,7 @@ int parse_digit(const std::string& text, const std::string& allowed) {
 }  // namespace
 
 int run_compress(const ToolArgs& a) {
-    set_threads(a.threads);
+    examples::set_threads(a.threads);
     const auto config = vaelet::read_checkpoint_config(a.ckpt);
     auto vae = vaelet::load_model<T>(a.ckpt);
     const vaelet::Dataset test = load_checked(a.data, a.split, config.model.input);
@@ -83,7 +84,7 @@ int run_compress(const ToolArgs& a) {
 }
 
 int run_decompress(const ToolArgs& a) {
-    set_threads(a.threads);
+    examples::set_threads(a.threads);
     const auto config = vaelet::read_checkpoint_config(a.ckpt);
     auto vae = vaelet::load_model<T>(a.ckpt);
     const vaelet::LatentCodes codes = vaelet::read_latent_file(a.in);
@@ -110,7 +111,7 @@ int run_decompress(const ToolArgs& a) {
 }
 
 int run_generate(const ToolArgs& a) {
-    set_threads(a.threads);
+    examples::set_threads(a.threads);
     const auto config = vaelet::read_checkpoint_config(a.ckpt);
     auto vae = vaelet::load_model<T>(a.ckpt);
     if (a.n < 1) throw vaelet::config_error("--n must be at least 1, got " + std::to_string(a.n));
@@ -141,7 +142,7 @@ int run_generate(const ToolArgs& a) {
 
 int run_classify(const ToolArgs& a) {
     // Softmax regression on our own autodiff: train on --train-data's train split, test on --data's test split.
-    set_threads(a.threads);
+    examples::set_threads(a.threads);
     const vaelet::Dataset train = vaelet::load_mnist(a.in, "train"), test = vaelet::load_mnist(a.data, "test");
     if (!train.has_labels()) throw vaelet::config_error(a.in + ": the training images need labels");
     if (train.features() != test.features())
@@ -181,7 +182,7 @@ int run_classify(const ToolArgs& a) {
 }
 
 int run_anomaly(const ToolArgs& a) {
-    set_threads(a.threads);
+    examples::set_threads(a.threads);
     const auto config = vaelet::read_checkpoint_config(a.ckpt);
     auto vae = vaelet::load_model<T>(a.ckpt);
     if (config.model.conditions) throw vaelet::config_error("anomaly scores need an unconditional model");

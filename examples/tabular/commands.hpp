@@ -38,7 +38,5 @@ int run_segment(const ToolArgs& args);
 int run_generate(const ToolArgs& args);
 int run_score(const ToolArgs& args);
 
-/// Sets the number of threads Eigen uses for matrix products (0: one per core).
-void set_threads(int threads);
 
 }  // namespace tabular

@@ -1,13 +1,10 @@
 // vaelet-tabular — a VAE for tables of numbers and categories (a CSV file): train it, then encode rows into latent
 // space, segment them (k-means on the latent means), generate synthetic rows, and score rows for anomalies.
 // `vaelet-tabular --help` lists it all.
+#include "../common/command.hpp"
 #include "commands.hpp"
 
-#include <vaelet/core/error.hpp>
-
 #include <CLI/CLI.hpp>
-
-#include <iostream>
 
 int main(int argc, char** argv) {
     CLI::App app{"vaelet-tabular: a variational autoencoder for tables (CSV): segments, synthetic rows, anomaly scores"};
@@ -81,18 +78,12 @@ int main(int argc, char** argv) {
     }
     t.epochs_given = epochs->count() > 0;
 
-    try {
+    return examples::run_command("vaelet-tabular", [&] {
         if (*train) return tabular::run_train(t);
         if (*encode) return tabular::run_encode(a);
         if (*segment) return tabular::run_segment(a);
         if (*generate) return tabular::run_generate(a);
         if (*score) return tabular::run_score(a);
-    } catch (const vaelet::error& e) {
-        std::cerr << "vaelet-tabular: error: " << e.what() << '\n';
-        return 1;
-    } catch (const std::exception& e) {
-        std::cerr << "vaelet-tabular: unexpected error: " << e.what() << '\n';
-        return 1;
-    }
-    return 1;
+        return 1;  // require_subcommand(1) makes this unreachable
+    });
 }

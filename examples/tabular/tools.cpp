@@ -1,5 +1,6 @@
 // vaelet-tabular encode | segment | generate | score: using a trained checkpoint on a CSV file. Every output is a
 // CSV file written atomically (vaelet::write_csv), its rows named by the table's id columns (or "row").
+#include "../common/program.hpp"
 #include "commands.hpp"
 #include "table_io.hpp"
 
@@ -32,7 +33,7 @@ struct Loaded {
 };
 
 Loaded load(const ToolArgs& a) {
-    set_threads(a.threads);
+    examples::set_threads(a.threads);
     Loaded l;
     l.config = vaelet::read_checkpoint_config(a.ckpt);
     l.encoder = encoder_of(l.config, a.ckpt);

@@ -1,49 +1,23 @@
 // vaelet-tabular train: read and encode the table, hold out validation rows, then the epoch loop with progress,
 // metrics.csv and a checkpoint after every epoch (which also stores the table encoder, so the other subcommands
 // need only the checkpoint and a CSV file).
+#include "../common/program.hpp"
 #include "commands.hpp"
 #include "table_io.hpp"
 
 #include <vaelet/train/checkpoint.hpp>
-#include <vaelet/train/progress.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <thread>
 
 namespace tabular {
 
 using T = float;
-namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<bool> stop_requested{false};
-std::atomic<int> stop_signal{0};
-
-extern "C" void on_stop_signal(int sig) {
-    stop_signal = sig;
-    stop_requested = true;
-}
-
-/// Creates `dir` if needed and proves that files can be written there.
-void require_writable_dir(const std::string& dir) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec || !fs::is_directory(dir))
-        throw vaelet::io_error("--out " + dir + ": cannot create the run directory (" +
-                               (ec ? ec.message() : std::string("a file of that name exists")) +
-                               "); choose another --out");
-    const std::string probe = (fs::path(dir) / ".vaelet-write-test").string();
-    vaelet::write_file_atomic(probe, "ok");
-    fs::remove(probe, ec);
-}
 
 /// The column kinds given by --ignore, --id, --categorical and --numeric; a column may have only one.
 vaelet::CsvOptions declared_kinds(const TrainArgs& a) {
@@ -130,25 +104,17 @@ std::string names_of_kind(const vaelet::TabularEncoder& encoder, vaelet::ColumnK
 
 }  // namespace
 
-void set_threads(int threads) {
-    if (threads < 0) throw vaelet::config_error("--threads must be 0 (one per core) or more, got " + std::to_string(threads));
-    const int n = threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
-    Eigen::setNbThreads(n);
-}
-
 int run_train(const TrainArgs& args) {
-    set_threads(args.threads);
-    const std::string ckpt = (fs::path(args.out) / "checkpoint.safetensors").string();
-    const std::string metrics_path = (fs::path(args.out) / "metrics.csv").string();
+    examples::set_threads(args.threads);
+    const examples::RunFiles run(args.out);
+    run.check_resume(args.resume);
 
     vaelet::RunConfig config;
     vaelet::TabularEncoder encoder;
     vaelet::CsvTable table;
     if (args.resume) {
-        if (!fs::exists(ckpt))
-            throw vaelet::io_error(ckpt + ": not found, so there is nothing to resume; drop --resume to start a new run");
-        config = vaelet::read_checkpoint_config(ckpt);
-        encoder = encoder_of(config, ckpt);
+        config = vaelet::read_checkpoint_config(run.checkpoint);
+        encoder = encoder_of(config, run.checkpoint);
         if (args.epochs_given) config.train.epochs = args.epochs;
         if (args.skip_nonfinite) config.train.skip_non_finite = true;
         config.train.validate();
@@ -163,22 +129,18 @@ int run_train(const TrainArgs& args) {
         table = vaelet::read_csv(args.csv, declared_kinds(args));
         encoder = vaelet::TabularEncoder(table);
         config = config_from_args(args, encoder, table);
-        if (fs::exists(ckpt))
-            throw vaelet::io_error(ckpt + " already exists: pass --resume to continue that run, or choose a new --out");
     }
     const vaelet::Dataset rows(encode_table<float>(encoder, table, args.csv));
     const Split split = split_rows(rows.size(), config.extra.value("holdout", 0.0), config.train.seed);
     const vaelet::Dataset train_rows = rows.subset(split.train), valid_rows = rows.subset(split.valid);
-    require_writable_dir(args.out);
+    examples::require_writable_dir(args.out);
 
     vaelet::Rng init(config.train.seed);
     vaelet::Vae<T> vae(config.model, init);
     vaelet::Trainer<T> trainer(vae, train_rows, config.train);
     std::vector<vaelet::EpochMetrics> history;
     if (args.resume) {
-        history = vaelet::load_checkpoint(ckpt, trainer);
-        vaelet::read_metrics_timing(metrics_path, history);
-        std::cout << "resuming " << args.out << " at epoch " << trainer.epoch() + 1 << " (step " << trainer.step() << ")\n";
+        history = examples::resume(trainer, run);
     } else {
         std::cout << "columns of " << args.csv << " (" << table.rows() << " rows):\n";
         for (const auto& c : table.columns)
@@ -192,55 +154,16 @@ int run_train(const TrainArgs& args) {
               << names_of_kind(encoder, vaelet::ColumnKind::id)
               << "; ignored: " << names_of_kind(encoder, vaelet::ColumnKind::ignored) << '\n';
 
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
-
-    const int epochs = config.train.epochs;
     const bool held_out = !valid_rows.empty();
     std::cout << "training " << vae.parameter_count() << " parameters on " << train_rows.size() << " rows ("
               << valid_rows.size() << " held out for validation), batch " << config.train.batch << ", "
               << Eigen::nbThreads() << " thread(s)\n";
-    while (trainer.epoch() < epochs) {
-        const int e = trainer.epoch() + 1;
-        char label[32];
-        std::snprintf(label, sizeof label, "epoch %d/%d", e, epochs);
-        vaelet::ProgressBar bar(std::cerr, label, long(train_rows.size()));
-        const long done_before = trainer.in_epoch() ? long(trainer.sums().examples) : 0;  // a resumed epoch
-        const auto losses = trainer.train_epoch([&](long done, double loss) { bar.update(done, loss); }, &stop_requested);
-        bar.finish();
-        const double seconds = bar.seconds();
-        if (!trainer.finished()) {
-            vaelet::save_checkpoint(ckpt, trainer, history, config);
-            const int sig = stop_signal.load();
-            std::cerr << "vaelet-tabular: stopped by signal " << sig << " in epoch " << e << "; checkpoint saved to "
-                      << ckpt << " — continue with --resume\n";
-            return 128 + sig;
-        }
-        vaelet::EpochMetrics m;
-        m.epoch = e;
-        m.train = losses;
-        m.test = trainer.evaluate(held_out ? valid_rows : train_rows, config.train.seed + 3);
-        if (!std::isfinite(m.test.loss))
-            throw vaelet::numeric_error("epoch " + std::to_string(e) + ": the validation loss is not finite, so the "
-                                        "model has diverged; nothing of this epoch is saved — start a new run with "
-                                        "a lower --lr");
-        m.seconds = seconds;
-        m.images_per_s = double(long(trainer.sums().examples) - done_before) / std::max(seconds, 1e-9);
-        history.push_back(m);
-
-        vaelet::write_metrics_csv(metrics_path, history);
-        vaelet::save_checkpoint(ckpt, trainer, history, config);
-        std::printf("epoch %d/%d  train %.3f (recon %.3f + kl %.3f)  %s %.3f (recon %.3f + kl %.3f)  %.3f s  %.0f rows/s\n",
-                    e, epochs, m.train.loss, m.train.recon, m.train.kl, held_out ? "valid" : "all rows", m.test.loss,
-                    m.test.recon, m.test.kl, m.seconds, m.images_per_s);
-        std::fflush(stdout);
-        if (stop_requested) {
-            std::cerr << "vaelet-tabular: stopped by signal " << stop_signal.load() << " after epoch " << e
-                      << "; checkpoint saved — continue with --resume\n";
-            return 128 + stop_signal.load();
-        }
-    }
-    std::cout << "done: " << metrics_path << ", " << ckpt << "\nnext: vaelet-tabular segment --ckpt " << ckpt
+    const examples::EpochLoopText text{"vaelet-tabular", held_out ? "validation" : "all-rows", "rows", 3,
+                                       "a lower --lr"};
+    const int code = examples::train_epochs(trainer, long(train_rows.size()), held_out ? valid_rows : train_rows,
+                                            config, history, run, text, [](const vaelet::EpochMetrics&) {});
+    if (code != 0) return code;
+    std::cout << "done: " << run.metrics << ", " << run.checkpoint << "\nnext: vaelet-tabular segment --ckpt " << run.checkpoint
               << " --csv " << args.csv << " --k K --out segments.csv\n";
     return 0;
 }

@@ -23,16 +23,7 @@ double figure_after(const std::string& output, const std::string& label) {
 TEST_CASE("tabular train: 2 epochs write metrics.csv and a checkpoint holding the table encoder") {
     const TrainedRun& t = trained_run();
 
-    const auto metrics = read_csv(t.out / "metrics.csv");
-    REQUIRE(metrics.size() == 3);
-    CHECK(read_file(t.out / "metrics.csv").rfind(
-              "epoch,train_loss,train_recon,train_kl,test_loss,test_recon,test_kl,seconds,images_per_s\n", 0) == 0);
-    for (int epoch = 1; epoch <= 2; ++epoch) {
-        const auto& row = metrics[std::size_t(epoch)];
-        REQUIRE(row.size() == 9);
-        CHECK(finite_number(row[0]) == epoch);
-        for (std::size_t i = 1; i < row.size(); ++i) finite_number(row[i]);
-    }
+    check_metrics(t.out / "metrics.csv", 2);
 
     // The model and its layout: spend and visits standardized, channel one-hot over app, store, web.
     const vaelet::RunConfig config = vaelet::read_checkpoint_config(t.ckpt.string());
@@ -70,8 +61,7 @@ TEST_CASE("tabular train: two identical runs write identical checkpoints, and 1 
     CHECK(r.output.find("id: id (detected") != std::string::npos);  // the schema, with how each kind was chosen
     CHECK(r.output.find("group: ignored (declared)") != std::string::npos);
     CHECK(r.output.find("on 279 rows (31 held out for validation)") != std::string::npos);
-    CHECK(read_file(dir / "again" / "checkpoint.safetensors") == read_file(t.ckpt));
-    CHECK(metrics_without_timing(dir / "again" / "metrics.csv") == metrics_without_timing(t.out / "metrics.csv"));
+    check_same_run(dir / "again", t.out);
 
     r = run(concat({"train", "--csv", t.csv.string(), "--out", resumed, "--epochs", "1"}, small_model()));
     REQUIRE(r.code == 0);
@@ -79,8 +69,7 @@ TEST_CASE("tabular train: two identical runs write identical checkpoints, and 1 
     INFO(r.output);
     REQUIRE(r.code == 0);
     CHECK(r.output.find("resuming " + resumed + " at epoch 2 (step 9)") != std::string::npos);
-    CHECK(read_file(dir / "resumed" / "checkpoint.safetensors") == read_file(t.ckpt));
-    CHECK(metrics_without_timing(dir / "resumed" / "metrics.csv") == metrics_without_timing(t.out / "metrics.csv"));
+    check_same_run(dir / "resumed", t.out);
     CHECK(tmp_files(dir.path()).empty());
 }
 

@@ -1,0 +1,153 @@
+// examples/common/program.hpp — what vaelet-mnist and vaelet-tabular share: the --threads and --out checks, and
+// the epoch loop of `train` (progress, evaluation, metrics.csv and a checkpoint after every epoch, a clean stop on
+// SIGINT/SIGTERM). main()'s error handling is in command.hpp.
+#pragma once
+
+#include <vaelet/io/atomic_file.hpp>
+#include <vaelet/train/checkpoint.hpp>
+#include <vaelet/train/progress.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace examples {
+
+/// Sets the number of threads Eigen uses for matrix products (0: one per core).
+inline void set_threads(int threads) {
+    if (threads < 0) throw vaelet::config_error("--threads must be 0 (one per core) or more, got " + std::to_string(threads));
+    const int n = threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
+    Eigen::setNbThreads(n);
+}
+
+/// Creates `dir` if needed and proves that files can be written there, before any training time is spent.
+inline void require_writable_dir(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir))
+        throw vaelet::io_error("--out " + dir + ": cannot create the run directory (" +
+                               (ec ? ec.message() : std::string("a file of that name exists")) +
+                               "); choose another --out");
+    const std::string probe = (fs::path(dir) / ".vaelet-write-test").string();
+    vaelet::write_file_atomic(probe, "ok");
+    fs::remove(probe, ec);
+}
+
+/// The files of a run directory that `train` writes after every epoch.
+struct RunFiles {
+    explicit RunFiles(const std::string& dir)
+        : dir(dir),
+          checkpoint((std::filesystem::path(dir) / "checkpoint.safetensors").string()),
+          metrics((std::filesystem::path(dir) / "metrics.csv").string()) {}
+
+    /// --resume needs the run's checkpoint; a new run must not overwrite one.
+    void check_resume(bool resume) const {
+        const bool exists = std::filesystem::exists(checkpoint);
+        if (resume && !exists)
+            throw vaelet::io_error(checkpoint + ": not found, so there is nothing to resume; drop --resume to start a "
+                                   "new run");
+        if (!resume && exists)
+            throw vaelet::io_error(checkpoint + " already exists: pass --resume to continue that run, or choose a new "
+                                   "--out");
+    }
+
+    std::string dir, checkpoint, metrics;
+};
+
+/// Restores `trainer` from the run's checkpoint and returns the loss history (with the timings of metrics.csv).
+template <class T>
+std::vector<vaelet::EpochMetrics> resume(vaelet::Trainer<T>& trainer, const RunFiles& run) {
+    std::vector<vaelet::EpochMetrics> history = vaelet::load_checkpoint(run.checkpoint, trainer);
+    vaelet::read_metrics_timing(run.metrics, history);
+    std::cout << "resuming " << run.dir << " at epoch " << trainer.epoch() + 1 << " (step " << trainer.step() << ")\n";
+    return history;
+}
+
+/// How the epoch loop names things in what it prints.
+struct EpochLoopText {
+    const char* program;         // "vaelet-mnist", the prefix of its messages
+    const char* held_out;        // what the evaluation set is called: "test", "valid"
+    const char* unit;            // what an example is called in rates: "img", "rows"
+    int decimals;                // of the losses on the epoch line
+    const char* diverged_hint;   // how to avoid a diverging run: "a lower --lr"
+};
+
+namespace detail {
+inline std::atomic<bool> stop_requested{false};
+inline std::atomic<int> stop_signal{0};
+extern "C" inline void on_stop_signal(int sig) {
+    stop_signal = sig;
+    stop_requested = true;
+}
+}  // namespace detail
+
+/// Trains until config.train.epochs epochs are done. After each epoch: evaluates on `held_out`, appends to
+/// `history`, writes metrics.csv, calls `after_epoch(metrics)` (pictures, say), writes the checkpoint and prints
+/// one line. SIGINT/SIGTERM finish the current step, write a checkpoint (mid-epoch, exactly resumable) and return
+/// 128 + the signal; otherwise returns 0. A non-finite held-out loss is a numeric_error, and nothing of that
+/// epoch is saved.
+template <class T, class AfterEpoch>
+int train_epochs(vaelet::Trainer<T>& trainer, long train_size, const vaelet::Dataset& held_out,
+                 const vaelet::RunConfig& config, std::vector<vaelet::EpochMetrics>& history, const RunFiles& run,
+                 const EpochLoopText& text, AfterEpoch&& after_epoch) {
+    using detail::stop_requested;
+    using detail::stop_signal;
+    std::signal(SIGINT, detail::on_stop_signal);
+    std::signal(SIGTERM, detail::on_stop_signal);
+    const int epochs = config.train.epochs;
+    while (trainer.epoch() < epochs) {
+        const int e = trainer.epoch() + 1;
+        char label[32];
+        std::snprintf(label, sizeof label, "epoch %d/%d", e, epochs);
+        vaelet::ProgressBar bar(std::cerr, label, train_size);
+        const long done_before = trainer.in_epoch() ? long(trainer.sums().examples) : 0;  // a resumed epoch
+        const auto losses = trainer.train_epoch([&](long done, double loss) { bar.update(done, loss); }, &stop_requested);
+        bar.finish();
+        if (!trainer.finished()) {
+            vaelet::save_checkpoint(run.checkpoint, trainer, history, config);
+            std::cerr << text.program << ": stopped by signal " << stop_signal.load() << " in epoch " << e
+                      << "; checkpoint saved to " << run.checkpoint << " — continue with --resume\n";
+            return 128 + stop_signal.load();
+        }
+        const long skipped = long(trainer.sums().skipped_batches);
+        vaelet::EpochMetrics m;
+        m.epoch = e;
+        m.train = losses;
+        m.test = trainer.evaluate(held_out, config.train.seed + 3);
+        if (!std::isfinite(m.test.loss))  // e.g. --skip-nonfinite skipped the NaN batches, but the weights are ruined
+            throw vaelet::numeric_error("epoch " + std::to_string(e) + ": the " + text.held_out +
+                                        " loss is not finite, so the model has diverged (" + std::to_string(skipped) +
+                                        " non-finite batches skipped); nothing of this epoch is saved — start a new "
+                                        "run with " + text.diverged_hint);
+        m.seconds = bar.seconds();
+        m.images_per_s = double(long(trainer.sums().examples) - done_before) / std::max(m.seconds, 1e-9);
+        history.push_back(m);
+
+        vaelet::write_metrics_csv(run.metrics, history);
+        after_epoch(m);
+        vaelet::save_checkpoint(run.checkpoint, trainer, history, config);
+        const int d = text.decimals;
+        std::printf("epoch %d/%d  train %.*f (recon %.*f + kl %.*f)  %s %.*f (recon %.*f + kl %.*f)  %.*f s  %.0f %s/s",
+                    e, epochs, d, m.train.loss, d, m.train.recon, d, m.train.kl, text.held_out, d, m.test.loss, d,
+                    m.test.recon, d, m.test.kl, d - 1, m.seconds, m.images_per_s, text.unit);
+        if (skipped > 0) std::printf("  (%ld non-finite batches skipped)", skipped);
+        std::printf("\n");
+        std::fflush(stdout);
+        if (stop_requested) {
+            std::cerr << text.program << ": stopped by signal " << stop_signal.load() << " after epoch " << e
+                      << "; checkpoint saved — continue with --resume\n";
+            return 128 + stop_signal.load();
+        }
+    }
+    return 0;
+}
+
+}  // namespace examples
