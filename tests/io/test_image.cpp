@@ -9,7 +9,9 @@
 #define STB_IMAGE_IMPLEMENTATION
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC only; clang has no such group
+#endif
 #if __has_include(<stb/stb_image.h>)
 #include <stb/stb_image.h>
 #else
