@@ -38,22 +38,12 @@ inline vaelet::TabularEncoder encoder_of(const vaelet::RunConfig& config, const 
     return encoder;
 }
 
-/// The column names in the header of a CSV file (empty for an empty file; read_csv then says what is wrong).
-inline std::vector<std::string> csv_header(const std::string& path) {
-    const vaelet::CsvOptions options;
-    vaelet::detail::CsvRecordReader in(path, options);
-    std::vector<std::string> fields;
-    std::vector<bool> quoted;
-    if (!in.next(fields, quoted)) return {};
-    return fields;
-}
-
 /// Reads `path` for a fitted encoder: each column the model was trained on must be there, with the kind it had
 /// (so a categorical column of digits stays categorical); every other column — ids, ignored ones, new ones — is
 /// read as text, as it is, and is never modelled. `truth`, when not empty, must be a column of the file.
 inline vaelet::CsvTable read_for_encoder(const std::string& path, const vaelet::TabularEncoder& encoder,
                                          const std::string& truth = "") {
-    const std::vector<std::string> header = csv_header(path);
+    const std::vector<std::string> header = vaelet::read_csv_header(path);  // empty: read_csv says what is wrong
     auto has = [&](const std::string& name) { return std::find(header.begin(), header.end(), name) != header.end(); };
     vaelet::CsvOptions options;
     options.detect_ids = false;
@@ -121,14 +111,6 @@ inline double significant(double v, int digits) {
     char text[40];
     std::snprintf(text, sizeof text, "%.*g", digits, v);
     return std::strtod(text, nullptr);
-}
-
-/// The values of a column as text (numbers in their shortest exact form), e.g. true labels to compare with.
-inline std::vector<std::string> column_text(const vaelet::CsvColumn& c) {
-    if (c.kind != vaelet::ColumnKind::numeric) return c.text;
-    std::vector<std::string> out;
-    for (double v : c.numbers) out.push_back(vaelet::detail::csv_format_number(v));
-    return out;
 }
 
 }  // namespace tabular

@@ -10,8 +10,10 @@
 #include <vaelet/vae/score.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -75,12 +77,14 @@ std::string key_description(const vaelet::CsvTable& keys) {
 
 /// The 0/1 flags of the --truth column for AUROC: 1/0, true/false or yes/no in each row.
 std::vector<bool> truth_flags(const vaelet::CsvTable& table, const ToolArgs& a) {
-    const std::vector<std::string> values = column_text(table.column(a.truth));
+    const std::vector<std::string> values = vaelet::column_text(table.column(a.truth));
     std::vector<bool> flags;
     for (std::size_t i = 0; i < values.size(); ++i) {
-        const std::string v = vaelet::detail::csv_lower(vaelet::detail::csv_trim(values[i]));
-        double number = 0;
-        const bool parsed = vaelet::detail::csv_parse_number(v, number);
+        std::string v = values[i];
+        std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+        char* end = nullptr;
+        const double number = std::strtod(v.c_str(), &end);
+        const bool parsed = !v.empty() && *end == '\0';  // "1", "1.0", "0e0" …
         if ((parsed && number == 1) || v == "true" || v == "yes") {
             flags.push_back(true);
         } else if ((parsed && number == 0) || v == "false" || v == "no") {
@@ -133,7 +137,7 @@ int run_segment(const ToolArgs& a) {
 
     double ari_vae = 0, ari_raw = 0;
     if (!a.truth.empty()) {  // before writing anything, so a bad --truth leaves no file
-        const std::vector<std::string> truth = column_text(in.table.column(a.truth));
+        const std::vector<std::string> truth = vaelet::column_text(in.table.column(a.truth));
         ari_vae = vaelet::adjusted_rand_index(found.labels, truth);
         vaelet::Rng raw_rng(a.seed);
         ari_raw = vaelet::adjusted_rand_index(vaelet::kmeans(in.x, a.k, raw_rng).labels, truth);
@@ -230,7 +234,7 @@ int run_score(const ToolArgs& a) {
     std::partial_sort(order.begin(), order.begin() + long(shown), order.end(),
                       [&](std::size_t i, std::size_t j) { return neg_elbo[i] > neg_elbo[j]; });
     std::vector<std::vector<std::string>> key_text;
-    for (const auto& c : keys.columns) key_text.push_back(column_text(c));
+    for (const auto& c : keys.columns) key_text.push_back(vaelet::column_text(c));
     std::cout << "most unusual by -ELBO:";
     for (std::size_t r = 0; r < shown; ++r) {
         std::string key;

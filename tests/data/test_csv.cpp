@@ -216,3 +216,15 @@ TEST_CASE("write_csv writes what read_csv reads back exactly, quoting where need
     CHECK_THROWS_AS(write_csv(path, t), shape_error);
     CHECK(read_csv(path, options).rows() == 4);  // the failed writes left the file as it was
 }
+
+TEST_CASE("read_csv_header gives the column names alone; column_text gives any column as text") {
+    TempDir dir;
+    const fs::path path = dir.file("t.csv", "\xEF\xBB\xBF" "id, \"a, b\",n\r\nx,1,1.50\ny,2,0\n");
+    CHECK(read_csv_header(path) == std::vector<std::string>{"id", "a, b", "n"});
+    CHECK(read_csv_header(dir.file("empty.csv", "")).empty());
+    CHECK_THROWS_AS(read_csv_header(dir.path / "missing.csv"), io_error);
+
+    const CsvTable table = read_csv(path);
+    CHECK(column_text(table.column("n")) == std::vector<std::string>{"1.5", "0"});  // numbers, shortest exact form
+    CHECK(column_text(table.column("id")) == std::vector<std::string>{"x", "y"});
+}

@@ -532,6 +532,16 @@ inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& op
     return table;
 }
 
+/// The column names in the header row of a CSV file, as read_csv reads them; empty for an empty file. Lets a
+/// program check for the columns it needs before it reads (and validates) the whole table.
+inline std::vector<std::string> read_csv_header(const std::filesystem::path& path, const CsvOptions& options = {}) {
+    detail::CsvRecordReader in(path.string(), options);
+    std::vector<std::string> fields;
+    std::vector<bool> quoted;
+    if (!in.next(fields, quoted)) return {};
+    return fields;
+}
+
 namespace detail {
 
 /// The shortest of %.15g / %.17g that reads back as exactly `v`.
@@ -554,6 +564,16 @@ inline std::string csv_field(const std::string& s) {
 }
 
 }  // namespace detail
+
+/// The values of a column as text: its text, or its numbers in the shortest form that reads back exactly (as
+/// write_csv writes them) — e.g. a column of true labels, whatever kind it was read as.
+inline std::vector<std::string> column_text(const CsvColumn& c) {
+    if (c.kind != ColumnKind::numeric) return c.text;
+    std::vector<std::string> out;
+    out.reserve(c.numbers.size());
+    for (double v : c.numbers) out.push_back(detail::csv_format_number(v));
+    return out;
+}
 
 /// Writes `table` as CSV (header, then rows, LF line ends) through `path.tmp` and a rename. Text that needs it
 /// is quoted; numbers are written in the shortest form that reads back exactly. An empty text value is written
