@@ -3,6 +3,8 @@
 // SIGINT/SIGTERM). main()'s error handling is in command.hpp.
 #pragma once
 
+#include "train_flags.hpp"
+
 #include <vaelet/io/atomic_file.hpp>
 #include <vaelet/train/checkpoint.hpp>
 #include <vaelet/train/progress.hpp>
@@ -39,6 +41,22 @@ inline void require_writable_dir(const std::string& dir) {
     const std::string probe = (fs::path(dir) / ".vaelet-write-test").string();
     vaelet::write_file_atomic(probe, "ok");
     fs::remove(probe, ec);
+}
+
+/// The training settings of the common flags (checked: TrainOptions::validate throws naming the flag).
+inline vaelet::TrainOptions train_options(const TrainFlags& f) {
+    vaelet::TrainOptions o;
+    o.epochs = f.epochs;
+    o.batch = f.batch;
+    o.lr = f.lr;
+    o.beta = f.beta;
+    o.warmup_epochs = f.warmup_epochs;
+    o.free_bits = f.free_bits;
+    o.clip_norm = f.clip_norm;
+    o.skip_non_finite = f.skip_nonfinite;
+    o.seed = f.seed;
+    o.validate();
+    return o;
 }
 
 /// The files of a run directory that `train` writes after every epoch.

@@ -1,25 +1,21 @@
 // The subcommands of vaelet-mnist; main.cpp parses flags into these structs and calls one of the run_* functions.
 #pragma once
 
+#include "../common/train_flags.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace mnist {
 
-struct TrainArgs {
-    std::string data, out;
-    int epochs = 10;
-    bool epochs_given = false;  // --epochs was on the command line (with --resume it replaces the stored total)
-    long batch = 128;
-    long latent = 20;
-    std::vector<long> hidden{400};
-    double lr = 1e-3, beta = 1.0, warmup_epochs = 0.0, free_bits = 0.0, clip_norm = 0.0;
+/// The common flags (examples/common/train_flags.hpp) with their defaults as PyTorch's VAE example has them
+/// (10 epochs, batch 128, 784-400-20), plus the image data.
+struct TrainArgs : examples::TrainFlags {
+    std::string data;
     std::string likelihood = "bernoulli";
     double sigma = 1.0;
-    std::uint64_t seed = 1;
-    int threads = 0;
-    bool resume = false, skip_nonfinite = false, conditional = false;
+    bool conditional = false;
     std::vector<int> exclude_digits;
     long limit = 0;  // use only the first N training images (0: all)
 };

@@ -12,27 +12,13 @@ int main(int argc, char** argv) {
     mnist::TrainArgs t;
     auto* train = app.add_subcommand("train", "train a VAE; writes metrics.csv, PNGs and checkpoint.safetensors to --out");
     train->add_option("--data", t.data, "directory with the IDX files (scripts/get-data mnist DIR)")->required();
-    train->add_option("--out", t.out, "run directory (created if missing)")->required();
-    auto* epochs = train->add_option("--epochs", t.epochs, "epochs to train (with --resume: the total to reach)")
-                       ->capture_default_str();
-    train->add_option("--batch", t.batch, "images per step")->capture_default_str();
-    train->add_option("--latent", t.latent, "latent dimensions")->capture_default_str();
-    train->add_option("--hidden", t.hidden, "hidden layer widths, e.g. --hidden 512 256")->capture_default_str();
-    train->add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
-    train->add_option("--beta", t.beta, "weight of the KL term")->capture_default_str();
-    train->add_option("--warmup-epochs", t.warmup_epochs, "raise beta linearly from 0 over this many epochs")->capture_default_str();
-    train->add_option("--free-bits", t.free_bits, "KL floor per latent dimension, nats")->capture_default_str();
+    auto* epochs = examples::add_train_flags(train, t, "images");
     train->add_option("--likelihood", t.likelihood, "bernoulli | gaussian | gaussian_learned | gaussian_learned_per_dim")
         ->capture_default_str();
     train->add_option("--sigma", t.sigma, "sigma of the gaussian likelihood (start value when learned)")->capture_default_str();
-    train->add_option("--clip-norm", t.clip_norm, "clip the gradient's global norm (0: off)")->capture_default_str();
-    train->add_option("--seed", t.seed, "random seed")->capture_default_str();
-    train->add_option("--threads", t.threads, "threads for matrix products (0: one per core)")->capture_default_str();
     train->add_option("--limit", t.limit, "train on the first N images only (0: all)")->capture_default_str();
     train->add_option("--exclude-digits", t.exclude_digits, "leave these classes out of training (anomaly detection)");
     train->add_flag("--conditional", t.conditional, "a conditional VAE: the label is fed to encoder and decoder");
-    train->add_flag("--resume", t.resume, "continue the run in --out from its checkpoint (its settings are kept)");
-    train->add_flag("--skip-nonfinite", t.skip_nonfinite, "skip batches whose loss or gradient is NaN/Inf instead of stopping");
 
     mnist::ToolArgs a;
     auto add_ckpt = [&](CLI::App* c) { c->add_option("--ckpt", a.ckpt, "checkpoint.safetensors of a trained run")->required(); };

@@ -30,16 +30,7 @@ vaelet::RunConfig config_from_args(const TrainArgs& a, const vaelet::Dataset& tr
     c.model.sigma = a.sigma;
     c.model.conditions = a.conditional ? 10 : 0;
     c.model.validate();
-    c.train.epochs = a.epochs;
-    c.train.batch = a.batch;
-    c.train.lr = a.lr;
-    c.train.beta = a.beta;
-    c.train.warmup_epochs = a.warmup_epochs;
-    c.train.free_bits = a.free_bits;
-    c.train.clip_norm = a.clip_norm;
-    c.train.skip_non_finite = a.skip_nonfinite;
-    c.train.seed = a.seed;
-    c.train.validate();
+    c.train = examples::train_options(a);
     c.extra = {{"data", a.data},
                {"image_rows", train.rows()},
                {"image_cols", train.cols()},

@@ -1,27 +1,31 @@
 // The subcommands of vaelet-tabular; main.cpp parses flags into these structs and calls one of the run_* functions.
 #pragma once
 
+#include "../common/train_flags.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace tabular {
 
-struct TrainArgs {
-    std::string csv, out;
-    int epochs = 100;
-    bool epochs_given = false;  // --epochs was on the command line (with --resume it replaces the stored total)
-    long batch = 64;
-    long latent = 4;
-    std::vector<long> hidden{64, 32};
-    // β a little above 1, reached after a warm-up from 0: on make-customers tables, runs with β = 1 and no warm-up
-    // often give one latent dimension to a column's noise (region, return rate), which halves the adjusted Rand
-    // index of `segment`; these settings gave 0.88–0.92 on every table and seed tried (README, vaelet-tabular).
-    double lr = 1e-3, beta = 1.25, warmup_epochs = 20.0, free_bits = 0.0;
+/// The common flags (examples/common/train_flags.hpp) with defaults for tables of a few thousand rows, plus the
+/// table and its column kinds.
+struct TrainArgs : examples::TrainFlags {
+    TrainArgs() {
+        epochs = 100;
+        batch = 64;
+        latent = 4;
+        hidden = {64, 32};
+        // β a little above 1, reached after a warm-up from 0: on make-customers tables, runs with β = 1 and no
+        // warm-up often give one latent dimension to a column's noise (region, return rate), which halves the
+        // adjusted Rand index of `segment`; these settings gave 0.88–0.92 on every table and seed tried (README).
+        beta = 1.25;
+        warmup_epochs = 20.0;
+        threads = 1;  // not one per core: on tables this small, a second thread made training 4x slower (measured)
+    }
+    std::string csv;
     double holdout = 0.1;  // share of the rows kept out of training for the validation loss
-    std::uint64_t seed = 1;
-    int threads = 1;  // not one per core: on tables this small, a second thread made training 4x slower (measured)
-    bool resume = false, skip_nonfinite = false;
     std::vector<std::string> ignore, id, categorical, numeric;  // declared column kinds
 };
 

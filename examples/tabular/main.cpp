@@ -13,21 +13,9 @@ int main(int argc, char** argv) {
     tabular::TrainArgs t;
     auto* train = app.add_subcommand("train", "train a VAE on a CSV table; writes metrics.csv and checkpoint.safetensors to --out");
     train->add_option("--csv", t.csv, "the table: a header row, then one row per example")->required();
-    train->add_option("--out", t.out, "run directory (created if missing)")->required();
-    auto* epochs = train->add_option("--epochs", t.epochs, "epochs to train (with --resume: the total to reach)")
-                       ->capture_default_str();
-    train->add_option("--batch", t.batch, "rows per step")->capture_default_str();
-    train->add_option("--latent", t.latent, "latent dimensions")->capture_default_str();
-    train->add_option("--hidden", t.hidden, "hidden layer widths, e.g. --hidden 64 32")->capture_default_str();
-    train->add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
-    train->add_option("--beta", t.beta, "weight of the KL term")->capture_default_str();
-    train->add_option("--warmup-epochs", t.warmup_epochs, "raise beta linearly from 0 over this many epochs")->capture_default_str();
-    train->add_option("--free-bits", t.free_bits, "KL floor per latent dimension, nats")->capture_default_str();
+    auto* epochs = examples::add_train_flags(train, t, "rows");
     train->add_option("--holdout", t.holdout, "share of the rows kept out of training for the validation loss (0: none)")
         ->capture_default_str();
-    train->add_option("--seed", t.seed, "random seed")->capture_default_str();
-    train->add_option("--threads", t.threads, "threads for matrix products (0: one per core); with the default "
-                                             "model, 1 trains fastest")->capture_default_str();
     train->add_option("--ignore", t.ignore, "columns to keep out of the model, e.g. true labels: --ignore segment,is_outlier")
         ->delimiter(',');
     train->add_option("--id", t.id, "columns that name the rows (otherwise detected: unique values, a name like *_id)")
@@ -35,8 +23,6 @@ int main(int argc, char** argv) {
     train->add_option("--categorical", t.categorical, "columns to treat as categories even if they hold numbers")
         ->delimiter(',');
     train->add_option("--numeric", t.numeric, "columns that must be numbers")->delimiter(',');
-    train->add_flag("--resume", t.resume, "continue the run in --out from its checkpoint (its settings are kept)");
-    train->add_flag("--skip-nonfinite", t.skip_nonfinite, "skip batches whose loss or gradient is NaN/Inf instead of stopping");
 
     tabular::ToolArgs a;
     auto add_common = [&](CLI::App* c, const std::string& out_what) {

@@ -50,15 +50,7 @@ vaelet::RunConfig config_from_args(const TrainArgs& a, const vaelet::TabularEnco
     c.model.likelihood = vaelet::LikelihoodKind::tabular;
     c.model.tabular = encoder.layout();
     c.model.validate();
-    c.train.epochs = a.epochs;
-    c.train.batch = a.batch;
-    c.train.lr = a.lr;
-    c.train.beta = a.beta;
-    c.train.warmup_epochs = a.warmup_epochs;
-    c.train.free_bits = a.free_bits;
-    c.train.skip_non_finite = a.skip_nonfinite;
-    c.train.seed = a.seed;
-    c.train.validate();
+    c.train = examples::train_options(a);
     c.extra = {{"program", "vaelet-tabular"},
                {"csv", a.csv},
                {"rows", table.rows()},

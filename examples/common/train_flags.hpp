@@ -1,0 +1,50 @@
+// examples/common/train_flags.hpp — the flags every `train` subcommand has (run directory, epochs, batch, model
+// size, optimizer, β schedule, seed, threads, resume), declared once: each program's TrainArgs derives from
+// TrainFlags, sets its own defaults, and adds its data flags.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace examples {
+
+struct TrainFlags {
+    std::string out;
+    int epochs = 10;
+    bool epochs_given = false;  // --epochs was on the command line (with --resume it replaces the stored total)
+    long batch = 128;
+    long latent = 20;
+    std::vector<long> hidden{400};
+    double lr = 1e-3, beta = 1.0, warmup_epochs = 0.0, free_bits = 0.0, clip_norm = 0.0;
+    std::uint64_t seed = 1;
+    int threads = 0;
+    bool resume = false, skip_nonfinite = false;
+};
+
+/// Adds the TrainFlags options to `train`; `example` names one example ("images", "rows") in the help. Returns
+/// the --epochs option: after parsing, `f.epochs_given = epochs->count() > 0`.
+inline CLI::Option* add_train_flags(CLI::App* train, TrainFlags& f, const std::string& example) {
+    train->add_option("--out", f.out, "run directory (created if missing)")->required();
+    auto* epochs = train->add_option("--epochs", f.epochs, "epochs to train (with --resume: the total to reach)")
+                       ->capture_default_str();
+    train->add_option("--batch", f.batch, example + " per step")->capture_default_str();
+    train->add_option("--latent", f.latent, "latent dimensions")->capture_default_str();
+    train->add_option("--hidden", f.hidden, "hidden layer widths, e.g. --hidden 512 256")->capture_default_str();
+    train->add_option("--lr", f.lr, "Adam learning rate")->capture_default_str();
+    train->add_option("--beta", f.beta, "weight of the KL term")->capture_default_str();
+    train->add_option("--warmup-epochs", f.warmup_epochs, "raise beta linearly from 0 over this many epochs")
+        ->capture_default_str();
+    train->add_option("--free-bits", f.free_bits, "KL floor per latent dimension, nats")->capture_default_str();
+    train->add_option("--clip-norm", f.clip_norm, "clip the gradient's global norm (0: off)")->capture_default_str();
+    train->add_option("--seed", f.seed, "random seed")->capture_default_str();
+    train->add_option("--threads", f.threads, "threads for matrix products (0: one per core)")->capture_default_str();
+    train->add_flag("--resume", f.resume, "continue the run in --out from its checkpoint (its settings are kept)");
+    train->add_flag("--skip-nonfinite", f.skip_nonfinite,
+                    "skip batches whose loss or gradient is NaN/Inf instead of stopping");
+    return epochs;
+}
+
+}  // namespace examples
