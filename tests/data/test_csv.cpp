@@ -2,9 +2,9 @@
 // be wrong — each must give an io_error that names the row and column.
 #include <doctest/doctest.h>
 
+#include "../temp_dir.hpp"
 #include "vaelet/data/csv.hpp"
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -15,19 +15,8 @@ using namespace vaelet;
 
 namespace {
 
-/// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path = fs::temp_directory_path() / ("vaelet_test_csv_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+/// A fresh directory (mkdtemp: parallel test processes never share one), removed at scope exit.
+struct TempDir : vaelet::testing::TempDir {
     /// Writes `text` to a file called `name` here and returns its path.
     fs::path file(const std::string& name, const std::string& text) const {
         std::ofstream(path / name, std::ios::binary) << text;

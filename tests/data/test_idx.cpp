@@ -2,10 +2,11 @@
 // file can be wrong — each must give an io_error whose message says what is wrong.
 #include <doctest/doctest.h>
 
+#include "../temp_dir.hpp"
+
 #include "vaelet/data/idx.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -24,22 +25,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-/// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path = fs::temp_directory_path() /
-               ("vaelet_test_idx_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
+using vaelet::testing::TempDir;  // mkdtemp: parallel test processes never share one
 
 void write_bytes(const fs::path& p, const Bytes& bytes) {
     std::ofstream out(p, std::ios::binary);
