@@ -21,14 +21,9 @@ using T = float;
 
 namespace {
 
-struct Loaded {
-    vaelet::RunConfig config;
-    std::unique_ptr<vaelet::Vae<T>> vae;
-};
-
-Loaded load(const ToolArgs& a) {
+vaelet::TrainedModel<T> load(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    return {vaelet::read_checkpoint_config(a.ckpt), vaelet::load_model<T>(a.ckpt)};
+    return vaelet::load_trained_model<T>(a.ckpt);
 }
 
 vaelet::Dataset load_split(const ToolArgs& a, const vaelet::RunConfig& config) {
@@ -149,7 +144,7 @@ int run_manifold(const ToolArgs& a) {
 }
 
 int run_encode(const ToolArgs& a) {
-    Loaded loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
+    vaelet::TrainedModel<T> loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
     const auto& config = loaded.config;
     auto& vae = loaded.vae;
     const vaelet::Dataset data = load_split(a, config);
@@ -178,7 +173,7 @@ int run_encode(const ToolArgs& a) {
 }
 
 int run_score(const ToolArgs& a) {
-    Loaded loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
+    vaelet::TrainedModel<T> loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
     const auto& config = loaded.config;
     auto& vae = loaded.vae;
     const vaelet::Dataset data = load_split(a, config);
@@ -202,7 +197,7 @@ int run_score(const ToolArgs& a) {
 }
 
 int run_eval(const ToolArgs& a) {
-    Loaded loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
+    vaelet::TrainedModel<T> loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
     const auto& config = loaded.config;
     auto& vae = loaded.vae;
     if (a.k < 1 || a.iwae_k < 1) throw vaelet::config_error("--k and --iwae-k must be at least 1");

@@ -59,8 +59,7 @@ int parse_digit(const std::string& text, const std::string& allowed) {
 
 int run_compress(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    const auto config = vaelet::read_checkpoint_config(a.ckpt);
-    auto vae = vaelet::load_model<T>(a.ckpt);
+    const auto [config, vae] = vaelet::load_trained_model<T>(a.ckpt);
     const vaelet::Dataset test = load_checked(a.data, a.split, config.model.input);
     const vaelet::Matrix<T> x = all_images(test);
     const vaelet::Matrix<T> c = conditions_of(test, config.model.conditions);
@@ -85,8 +84,7 @@ int run_compress(const ToolArgs& a) {
 
 int run_decompress(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    const auto config = vaelet::read_checkpoint_config(a.ckpt);
-    auto vae = vaelet::load_model<T>(a.ckpt);
+    const auto [config, vae] = vaelet::load_trained_model<T>(a.ckpt);
     const vaelet::LatentCodes codes = vaelet::read_latent_file(a.in);
     if (codes.z.cols() != config.model.latent)
         throw vaelet::shape_error(a.in + ": codes have " + std::to_string(codes.z.cols()) +
@@ -112,8 +110,7 @@ int run_decompress(const ToolArgs& a) {
 
 int run_generate(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    const auto config = vaelet::read_checkpoint_config(a.ckpt);
-    auto vae = vaelet::load_model<T>(a.ckpt);
+    const auto [config, vae] = vaelet::load_trained_model<T>(a.ckpt);
     if (a.n < 1) throw vaelet::config_error("--n must be at least 1, got " + std::to_string(a.n));
     std::vector<int> labels;
     if (a.digit == "all") {
@@ -183,8 +180,7 @@ int run_classify(const ToolArgs& a) {
 
 int run_anomaly(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    const auto config = vaelet::read_checkpoint_config(a.ckpt);
-    auto vae = vaelet::load_model<T>(a.ckpt);
+    const auto [config, vae] = vaelet::load_trained_model<T>(a.ckpt);
     if (config.model.conditions) throw vaelet::config_error("anomaly scores need an unconditional model");
     const int digit = parse_digit(a.digit, "0..9");
     const vaelet::Dataset test = load_checked(a.data, "test", config.model.input);

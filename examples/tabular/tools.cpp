@@ -28,19 +28,16 @@ namespace {
 
 constexpr Index chunk = 1000;  // rows per pass through the model
 
+/// A checkpoint's table encoder and model.
 struct Loaded {
-    vaelet::RunConfig config;
     vaelet::TabularEncoder encoder;
     std::unique_ptr<vaelet::Vae<T>> vae;
 };
 
 Loaded load(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    Loaded l;
-    l.config = vaelet::read_checkpoint_config(a.ckpt);
-    l.encoder = encoder_of(l.config, a.ckpt);
-    l.vae = vaelet::load_model<T>(a.ckpt);
-    return l;
+    vaelet::TrainedModel<T> trained = vaelet::load_trained_model<T>(a.ckpt);
+    return {encoder_of(trained.config, a.ckpt), std::move(trained.vae)};
 }
 
 /// The --csv table (with the --truth column, if given) and its encoded rows.

@@ -234,10 +234,10 @@ void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::ve
     save_safetensors(path, st);
 }
 
-/// Reads the configuration stored in a checkpoint. The model it describes must be no larger than the weights the
-/// file holds, so a damaged config cannot make load_model (or a resumed run) build a model of any size.
-inline RunConfig read_checkpoint_config(const std::string& path) {
-    const SafeTensors st = detail::read_checkpoint_file(path);
+namespace detail {
+
+/// The configuration stored in the checkpoint `st` (read from `path`); see read_checkpoint_config.
+inline RunConfig checkpoint_config(const SafeTensors& st, const std::string& path) {
     const std::string& text = st.metadata.at("config");
     if (!detail::json_nesting_within(text, detail::max_json_depth))
         throw io_error(path + ": the checkpoint's config nests JSON more than " +
@@ -259,6 +259,14 @@ inline RunConfig read_checkpoint_config(const std::string& path) {
                        " values; the checkpoint is damaged");
     }
     return config;
+}
+
+}  // namespace detail
+
+/// Reads the configuration stored in a checkpoint. The model it describes must be no larger than the weights the
+/// file holds, so a damaged config cannot make load_model (or a resumed run) build a model of any size.
+inline RunConfig read_checkpoint_config(const std::string& path) {
+    return detail::checkpoint_config(detail::read_checkpoint_file(path), path);
 }
 
 /// Restores `trainer` (built with the checkpoint's config) to the saved state; returns the loss history.
@@ -317,15 +325,29 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& t
     return history;
 }
 
-/// The model of a checkpoint with its trained weights, for inference (sample, encode, score, ...).
+/// A checkpoint's configuration and its model with the trained weights.
+template <class T>
+struct TrainedModel {
+    RunConfig config;
+    std::unique_ptr<Vae<T>> vae;
+};
+
+/// The configuration and the trained model of a checkpoint, for inference (sample, encode, score, ...), from one
+/// read of the file.
+template <class T>
+TrainedModel<T> load_trained_model(const std::string& path) {
+    const SafeTensors st = detail::read_checkpoint_file(path);
+    TrainedModel<T> m{detail::checkpoint_config(st, path), nullptr};
+    Rng unused(0);
+    m.vae = std::make_unique<Vae<T>>(m.config.model, unused);
+    load_parameters(st, checkpoint_parameters(m.vae->named_parameters()));
+    return m;
+}
+
+/// The model of a checkpoint with its trained weights (load_trained_model without the configuration).
 template <class T>
 std::unique_ptr<Vae<T>> load_model(const std::string& path) {
-    const RunConfig config = read_checkpoint_config(path);
-    Rng unused(0);
-    auto vae = std::make_unique<Vae<T>>(config.model, unused);
-    const SafeTensors st = detail::read_checkpoint_file(path);
-    load_parameters(st, checkpoint_parameters(vae->named_parameters()));
-    return vae;
+    return load_trained_model<T>(path).vae;
 }
 
 }  // namespace vaelet
