@@ -35,9 +35,7 @@ public:
         if (pixels_.size() % static_cast<std::size_t>(features()) != 0)
             throw shape_error("Dataset: " + std::to_string(pixels_.size()) + " pixel bytes are not a whole number of " +
                               shape_string(rows, cols) + " images");
-        if (!labels_.empty() && labels_.size() != static_cast<std::size_t>(size()))
-            throw shape_error("Dataset: " + std::to_string(size()) + " images but " + std::to_string(labels_.size()) +
-                              " labels; give one label per image or none");
+        check_labels("image");
     }
 
     /// The rows of `values` as examples of values.cols() float features (1 × cols "images"); `labels` holds one
@@ -126,9 +124,14 @@ private:
     Dataset(std::vector<float> values, Index rows, Index cols, std::vector<std::uint8_t> labels)
         : labels_(std::move(labels)), values_(std::move(values)), rows_(rows), cols_(cols), holds_floats_(true) {
         if (cols <= 0) throw shape_error("Dataset: float examples need at least 1 feature, got " + std::to_string(cols));
+        check_labels("row");
+    }
+
+    /// One label per example (called `example` in the message), or none.
+    void check_labels(const std::string& example) const {
         if (!labels_.empty() && labels_.size() != static_cast<std::size_t>(size()))
-            throw shape_error("Dataset: " + std::to_string(size()) + " rows but " + std::to_string(labels_.size()) +
-                              " labels; give one label per row or none");
+            throw shape_error("Dataset: " + std::to_string(size()) + " " + example + "s but " +
+                              std::to_string(labels_.size()) + " labels; give one label per " + example + " or none");
     }
 
     /// The examples `indices` of `all` (features() elements each), back to back.

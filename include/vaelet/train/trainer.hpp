@@ -1,5 +1,6 @@
-// vaelet/train/trainer.hpp — the training loop of a VAE on a Dataset (images, or rows of a table): shuffled mini-batches, the ELBO with β
-// warm-up and free bits, Adam, a NaN guard, evaluation, and a state that checkpoints and resumes exactly.
+// vaelet/train/trainer.hpp — the training loop of a VAE on a Dataset (images, or rows of a table): shuffled
+// mini-batches, the ELBO with β warm-up and free bits, Adam, a NaN guard, evaluation, and a state that checkpoints
+// and resumes exactly.
 //
 //   vaelet::Trainer<float> trainer(vae, train_set, options);
 //   while (trainer.epoch() < options.epochs) {
