@@ -20,6 +20,7 @@ Prints one Markdown table (and --json writes every raw figure to a file). Needs 
 so and exits 0 (nothing to compare). Run it on a quiet machine: the ratios are what count.
 """
 import argparse
+import collections
 import json
 import os
 import subprocess
@@ -37,21 +38,13 @@ class Failure(Exception):
     """Something the user can fix (missing build, missing data); main prints it and exits 1."""
 
 
+Finished = collections.namedtuple("Finished", "stdout peak_rss_mib seconds")
+
+
 def run(command, env=None):
-    """Runs `command`; returns (stdout, wall seconds). Raises Failure when it fails."""
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, **(env or {})})
-    stdout, stderr = child.communicate()
-    seconds = time.perf_counter() - start
-    if child.returncode != 0:
-        raise Failure(f"{' '.join(map(str, command))} failed (exit {child.returncode}):\n{stderr.strip()}")
-    return stdout, seconds
-
-
-def peak_rss_run(command, env=None):
-    """Runs `command` and returns (stdout, its peak RSS in MiB, wall seconds). RUSAGE_CHILDREN is a maximum over
-    every child so far, so the command runs under a wrapper process of its own, which reports it."""
+    """Runs `command`; returns its stdout, its peak RSS in MiB and the wall seconds. Raises Failure when it fails.
+    RUSAGE_CHILDREN is a maximum over every child so far, so the command runs under a wrapper process of its own,
+    which reports it."""
     wrapper = ("import os, resource, subprocess, sys; p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE);"
                "sys.stdout.buffer.write(p.stdout);"
                "sys.stderr.write('PEAK_RSS_KIB %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
@@ -63,13 +56,13 @@ def peak_rss_run(command, env=None):
     if child.returncode != 0:
         raise Failure(f"{' '.join(map(str, command))} failed (exit {child.returncode}):\n{child.stderr.strip()}")
     rss = [line for line in child.stderr.splitlines() if line.startswith("PEAK_RSS_KIB ")]
-    return child.stdout, int(rss[-1].split()[1]) / 1024, seconds
+    return Finished(child.stdout, int(rss[-1].split()[1]) / 1024, seconds)
 
 
 def vaelet_bench(binary, name, batch, threads, seconds):
     """images/s of vaelet_bench's `name`/`batch` (wall clock), with Eigen on `threads` threads."""
-    stdout, _ = run([binary, f"--benchmark_filter=^{name}/{batch}/", f"--benchmark_min_time={seconds}",
-                     "--benchmark_format=json"], env={"OMP_NUM_THREADS": str(threads)})
+    stdout = run([binary, f"--benchmark_filter=^{name}/{batch}/", f"--benchmark_min_time={seconds}",
+                  "--benchmark_format=json"], env={"OMP_NUM_THREADS": str(threads)}).stdout
     found = json.loads(stdout)["benchmarks"]
     if not found:
         raise Failure(f"{binary} has no benchmark {name}/{batch}; rebuild it (cmake --build --preset release)")
@@ -77,8 +70,8 @@ def vaelet_bench(binary, name, batch, threads, seconds):
 
 
 def pytorch_speed(mode, batch, threads, seconds):
-    stdout, _ = run([PYTHON, PYTORCH_VAE, mode, "--batch", str(batch), "--threads", str(threads), "--seconds",
-                     str(seconds), "--json"])
+    stdout = run([PYTHON, PYTORCH_VAE, mode, "--batch", str(batch), "--threads", str(threads), "--seconds",
+                  str(seconds), "--json"]).stdout
     return json.loads(stdout)["images_per_s"]
 
 
@@ -110,32 +103,32 @@ def quality_rows(args, raw):
     """Table rows from training both for args.epochs epochs: test loss, peak RSS, wall time."""
     threads = args.threads[0]
     with tempfile.TemporaryDirectory(prefix="compare_pytorch.") as tmp:
-        _, ours_rss, ours_s = peak_rss_run([args.bin / "vaelet-mnist", "train", "--data", args.data, "--out",
-                                            Path(tmp) / "run", "--epochs", args.epochs, "--threads", threads,
-                                            "--seed", args.seed])
+        ours = run([args.bin / "vaelet-mnist", "train", "--data", args.data, "--out", Path(tmp) / "run", "--epochs",
+                    args.epochs, "--threads", threads, "--seed", args.seed])
         lines = (Path(tmp) / "run" / "metrics.csv").read_text().splitlines()
         header, last = lines[0].split(","), lines[-1].split(",")
         ours_loss = float(last[header.index("test_loss")])
-    stdout, theirs_rss, theirs_s = peak_rss_run([PYTHON, PYTORCH_VAE, "train", "--data", args.data, "--epochs",
-                                                 args.epochs, "--threads", threads, "--seed", args.seed, "--json"])
-    theirs_loss = json.loads(stdout)["epochs"][-1]["test_loss"]
+    theirs = run([PYTHON, PYTORCH_VAE, "train", "--data", args.data, "--epochs", args.epochs, "--threads", threads,
+                  "--seed", args.seed, "--json"])
+    theirs_loss = json.loads(theirs.stdout)["epochs"][-1]["test_loss"]
     raw.append({"figure": "train", "epochs": args.epochs, "data": str(args.data), "threads": threads,
-                "vaelet": {"test_loss": ours_loss, "peak_rss_mib": ours_rss, "seconds": ours_s},
-                "pytorch": {"test_loss": theirs_loss, "peak_rss_mib": theirs_rss, "seconds": theirs_s}})
+                "vaelet": {"test_loss": ours_loss, "peak_rss_mib": ours.peak_rss_mib, "seconds": ours.seconds},
+                "pytorch": {"test_loss": theirs_loss, "peak_rss_mib": theirs.peak_rss_mib, "seconds": theirs.seconds}})
     what = f"{args.epochs} epochs on {args.data}"
     return [[f"test loss after {what}, nats/image", threads, f"{ours_loss:.2f}", f"{theirs_loss:.2f}",
              f"{ours_loss - theirs_loss:+.2f}", "within 1 nat", "yes" if abs(ours_loss - theirs_loss) <= 1 else "no"],
-            [f"peak RSS, {what}, MiB", threads, f"{ours_rss:.0f}", f"{theirs_rss:.0f}", f"{ours_rss / theirs_rss:.2f}x",
-             "<= 100 MiB", "yes" if ours_rss <= 100 else "no"],
-            [f"wall time, {what}, s (incl. evaluation, pictures)", threads, f"{ours_s:.1f}", f"{theirs_s:.1f}",
-             f"{theirs_s / ours_s:.2f}x faster", "", ""]]
+            [f"peak RSS, {what}, MiB", threads, f"{ours.peak_rss_mib:.0f}", f"{theirs.peak_rss_mib:.0f}",
+             f"{ours.peak_rss_mib / theirs.peak_rss_mib:.2f}x", "<= 100 MiB",
+             "yes" if ours.peak_rss_mib <= 100 else "no"],
+            [f"wall time, {what}, s (incl. evaluation, pictures)", threads, f"{ours.seconds:.1f}",
+             f"{theirs.seconds:.1f}", f"{theirs.seconds / ours.seconds:.2f}x faster", "", ""]]
 
 
 def compare_checkpoint(args):
-    stdout, _ = run([args.bin / "vaelet-mnist", "eval", "--ckpt", args.ckpt, "--data", args.data, "--k", "1",
-                     "--iwae-k", "1", "--seed", str(args.seed)])
+    stdout = run([args.bin / "vaelet-mnist", "eval", "--ckpt", args.ckpt, "--data", args.data, "--k", "1",
+                  "--iwae-k", "1", "--seed", str(args.seed)]).stdout
     ours = next(float(line.split()[1]) for line in stdout.splitlines() if line.strip().startswith("-ELBO"))
-    stdout, _ = run([PYTHON, PYTORCH_VAE, "eval", "--weights", args.ckpt, "--data", args.data, "--json"])
+    stdout = run([PYTHON, PYTORCH_VAE, "eval", "--weights", args.ckpt, "--data", args.data, "--json"]).stdout
     theirs = json.loads(stdout)["test_loss"]
     print(f"test loss of {args.ckpt} on {args.data}, nats/image (z sampled in both):")
     print(f"  vaelet-mnist eval    {ours:.4f}\n  PyTorch (its model)  {theirs:.4f}\n  difference           {ours - theirs:+.4f}")
