@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 
 using vaelet::Rng;
 
@@ -17,6 +18,21 @@ TEST_CASE("the same seed gives the same stream, and the state resumes it exactly
     d.set_state(saved);
     CHECK(d.normal() == n1);
     CHECK(d.normal() == n2);
+}
+
+TEST_CASE("skip_normals(n) leaves the stream where n normal() draws would") {
+    for (const int before : {0, 1}) {      // with and without a spare normal cached
+        for (const int n : {0, 1, 2, 3, 7, 40}) {
+            CAPTURE(before);
+            CAPTURE(n);
+            Rng drawn(9), skipped(9);
+            for (int i = 0; i < before; ++i) drawn.normal(), skipped.normal();
+            for (int i = 0; i < n; ++i) drawn.normal();
+            skipped.skip_normals(std::uint64_t(n));
+            for (int i = 0; i < 3; ++i) CHECK(skipped.normal() == drawn.normal());
+            CHECK(skipped.next() == drawn.next());
+        }
+    }
 }
 
 TEST_CASE("uniform, below and normal have the right moments") {

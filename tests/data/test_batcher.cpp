@@ -228,3 +228,36 @@ TEST_CASE_TEMPLATE("a dataset of float rows is batched as it is, shuffled and re
     CHECK(picked.label(1) == 2);
     CHECK(data.exclude_labels({0}).size() == 4);
 }
+
+TEST_CASE("split batchers hand out contiguous slices that together are the unsplit batch") {
+    const Dataset data = counting_dataset(23);  // batches of 8, 8 and 7
+    for (const int parts : {2, 3, 9}) {
+        CAPTURE(parts);
+        Rng whole_rng(3);
+        Batcher<float> whole(data, 8, whole_rng);
+        whole.start_epoch();
+        const auto batches = epoch_indices(whole);
+        std::vector<std::vector<Index>> joined(batches.size());
+        for (int part = 0; part < parts; ++part) {
+            Rng rng(3);
+            Batcher<float> slices(data, 8, rng);
+            slices.split(part, parts);
+            slices.start_epoch();
+            for (std::size_t b = 0; slices.next(); ++b) {
+                CHECK(slices.batch_rows() == Index(batches[b].size()));
+                CHECK(slices.slice_begin() == Index(joined[b].size()));  // slices follow each other in part order
+                CHECK(slices.x().rows() == Index(slices.indices().size()));
+                const Index fair = slices.batch_rows() / parts;
+                CHECK((slices.x().rows() == fair || slices.x().rows() == fair + 1));
+                for (Index r = 0; r < slices.x().rows(); ++r)
+                    CHECK(slices.x()(r, 0) == float((10 * slices.indices()[std::size_t(r)]) % 256) / 255.0f);
+                joined[b].insert(joined[b].end(), slices.indices().begin(), slices.indices().end());
+            }
+        }
+        CHECK(joined == batches);
+    }
+    Rng rng(1);
+    Batcher<float> b(data, 8, rng);
+    CHECK_THROWS_WITH_AS(b.split(2, 2), "Batcher::split: part 2 of 2 does not exist; parts start at 0",
+                         vaelet::config_error);
+}

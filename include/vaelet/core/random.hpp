@@ -79,6 +79,22 @@ public:
         return radius * std::cos(angle);
     }
 
+    /// Moves the stream past the next `n` normal() draws, as if they were made. Data-parallel training uses it: a
+    /// process draws the noise of its own rows of a batch and skips the rest, so every process ends where one
+    /// process drawing the whole batch would. Each Box–Muller pair takes two uniforms, so a skipped pair costs two
+    /// next() calls and no logarithm or sine.
+    void skip_normals(std::uint64_t n) {
+        if (n > 0 && state_.has_spare) {
+            state_.has_spare = false;
+            --n;
+        }
+        for (; n >= 2; n -= 2) {
+            next();
+            next();
+        }
+        if (n == 1) normal();  // the first of a pair; its partner stays cached as the spare
+    }
+
     /// Fills `m` with independent N(0, 1) draws, row by row.
     template <class Derived>
     void fill_normal(Eigen::DenseBase<Derived>& m) {

@@ -67,12 +67,14 @@ public:
         if (!started_) throw config_error("Batcher::next(): call start_epoch() (or restore()) first");
         if (position_ >= batches_per_epoch()) return false;
         const Index first = position_ * batch_size_;
-        const Index b = std::min(batch_size_, data_->size() - first);
+        batch_rows_ = std::min(batch_size_, data_->size() - first);
+        slice_begin_ = batch_rows_ * part_ / parts_;
+        const Index b = batch_rows_ * (part_ + 1) / parts_ - slice_begin_;
         const Index f = data_->features();
         indices_.resize(static_cast<std::size_t>(b));
         labels_.resize(data_->has_labels() ? static_cast<std::size_t>(b) : 0);
         for (Index r = 0; r < b; ++r) {
-            const Index i = order_[static_cast<std::size_t>(first + r)];
+            const Index i = order_[static_cast<std::size_t>(first + slice_begin_ + r)];
             indices_[static_cast<std::size_t>(r)] = i;
             if (data_->has_labels()) labels_[static_cast<std::size_t>(r)] = data_->label(i);
             T* row = buffer_.data() + r * f;
@@ -87,6 +89,23 @@ public:
         ++position_;
         return true;
     }
+
+    /// Data-parallel training: from now on this Batcher hands out part `part` of `parts` of every batch, a
+    /// contiguous slice of its rows (slices differ in size by at most one row; one may be empty when a batch has
+    /// fewer rows than parts). `parts` processes with the same data, batch size and shuffle seed, one per part,
+    /// together see exactly the batches of a single process. x(), labels() and indices() hold the slice.
+    void split(int part, int parts) {
+        if (parts < 1 || part < 0 || part >= parts)
+            throw config_error("Batcher::split: part " + std::to_string(part) + " of " + std::to_string(parts) +
+                               " does not exist; parts start at 0");
+        part_ = part;
+        parts_ = parts;
+    }
+
+    /// Rows of the whole current batch, all parts together (the rows of x() when the Batcher is not split).
+    Index batch_rows() const { return batch_rows_; }
+    /// Where this part's slice starts within the current batch.
+    Index slice_begin() const { return slice_begin_; }
 
     /// The current batch, rows × features with values pixel / 255 (or the float features as they are).
     Batch x() const { return Batch(buffer_.data(), rows_, buffer_.cols()); }
@@ -146,7 +165,10 @@ private:
     bool shuffle_;
     bool drop_last_;
     Matrix<T> buffer_;                 // min(batch_size, n) × features, allocated once
-    Index rows_ = 0;                   // rows of buffer_ that hold the current batch
+    Index rows_ = 0;                   // rows of buffer_ that hold the current batch (this part's slice)
+    Index batch_rows_ = 0;             // rows of the whole current batch, all parts
+    Index slice_begin_ = 0;            // first row of this part's slice within the batch
+    int part_ = 0, parts_ = 1;         // split(): this Batcher's part of every batch
     std::vector<Index> order_;         // this epoch's visiting order
     std::vector<Index> indices_;       // dataset index of each batch row
     std::vector<std::uint8_t> labels_;

@@ -13,6 +13,14 @@
 // moves the training streams. With the same seed and thread count a run is bit-identical, and so is a run
 // resumed from a checkpoint (see train/checkpoint.hpp), which stores both streams, the batch position, the
 // optimizer's moments and the epoch's running sums.
+//
+// Data-parallel training: given a Communicator (parallel/communicator.hpp) of P processes, each process takes its
+// slice of every batch (Batcher::split), draws the noise of its own rows and skips the others' (Rng::skip_normals),
+// and one all-reduce per step sums the gradients — each process's weighted by its share of the batch, so the sum
+// is the gradient of the whole batch's mean loss — together with the loss sums and the processes' stop votes. All
+// processes then take the same optimizer step, so their models stay identical, and the run is the single-process
+// run with the same batch up to the order of float sums (docs/distributed.md). Free bits are the exception: their
+// floor applies to each process's slice, not to the whole batch.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -20,15 +28,19 @@
 #include "vaelet/optim/adam.hpp"
 #include "vaelet/optim/clip.hpp"
 #include "vaelet/optim/schedule.hpp"
+#include "vaelet/parallel/communicator.hpp"
 #include "vaelet/train/nan_guard.hpp"
 #include "vaelet/vae/elbo.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vaelet {
 
@@ -74,17 +86,69 @@ struct EpochSums {
 template <class T>
 class Trainer {
 public:
-    /// `vae` and `train` must outlive the trainer.
-    Trainer(Vae<T>& vae, const Dataset& train, const TrainOptions& options)
+    /// `vae` and `train` must outlive the trainer. With `peers` (which must outlive it too) of more than one
+    /// process, the trainer trains data-parallel: every process constructs its trainer with the same data, model
+    /// configuration and options, and the construction copies process 0's weights to all (broadcast_state).
+    Trainer(Vae<T>& vae, const Dataset& train, const TrainOptions& options, Communicator* peers = nullptr)
         : vae_(vae), options_((options.validate(), options)), params_(vae.named_parameters()),
           adam_(params_, AdamOptions{options.lr}), shuffle_rng_(options.seed), noise_rng_(options.seed + 1),
-          batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true) {
+          batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true),
+          peers_(peers && peers->size() > 1 ? peers : nullptr) {
         if (train.features() != vae.config().input)
             throw shape_error("training data has " + std::to_string(train.features()) + " features per example" +
                               (train.holds_floats() ? std::string() : " (" + shape_string(train.rows(), train.cols()) +
                                                                           " images)") +
                               " but the model expects " + std::to_string(vae.config().input));
+        if (!peers_) return;
+        if (options.batch < peers_->size())
+            throw config_error("--batch " + std::to_string(options.batch) + " is smaller than the " +
+                               std::to_string(peers_->size()) + " processes that share each batch; use a batch of "
+                               "at least one example per process");
+        batcher_.split(peers_->rank(), peers_->size());
+        std::size_t values = 0;
+        for (auto& p : params_) {
+            values += std::size_t(p.param->value.size());
+            grads_.push_back(&p.param->grad);
+        }
+        flat_.resize(values + tail_slots);
+        broadcast_state();
     }
+
+    /// Data-parallel training: copies process 0's whole training state (weights, optimizer moments, random
+    /// streams, position in the epoch, epoch sums) to every process. The constructor does it; call it again on
+    /// every process after process 0 alone has restored a checkpoint. Does nothing without peers.
+    void broadcast_state() {
+        if (!peers_) return;
+        std::vector<Matrix<T>*> values;
+        for (auto& p : params_) values.push_back(&p.param->value);
+        for (const auto& s : adam_.named_state()) values.push_back(s.value);
+        for (std::size_t first = 0; first < values.size();) {  // in flat_-sized pieces: each broadcast is one call
+            std::size_t count = 0, end = first;
+            for (; end < values.size() && count + std::size_t(values[end]->size()) <= flat_.size(); ++end)
+                count += std::size_t(values[end]->size());
+            pack(values.begin() + long(first), values.begin() + long(end));
+            peers_->broadcast(flat_.data(), count * sizeof(T), 0);
+            unpack(values.begin() + long(first), values.begin() + long(end));
+            first = end;
+        }
+        struct Position {  // trivially copyable, so it travels as bytes
+            Rng::State shuffle, noise, epoch_order;
+            std::int64_t batch, epoch, step, optimizer_step;
+            bool in_epoch;
+            EpochSums sums;
+        } at{shuffle_rng_.state(), noise_rng_.state(), batcher_.state().shuffle_rng, batcher_.state().position,
+             epoch_, step_, adam_.step_count(), in_epoch_, sums_};
+        peers_->broadcast(&at, sizeof at, 0);
+        shuffle_rng_.set_state(at.shuffle);
+        noise_rng_.set_state(at.noise);
+        if (at.in_epoch) batcher_.restore({at.epoch_order, Index(at.batch)});
+        adam_.set_step_count(at.optimizer_step);
+        restore_progress(int(at.epoch), long(at.step), at.in_epoch);
+        sums_ = at.sums;
+    }
+
+    /// The processes training together (nullptr when training alone).
+    Communicator* peers() const { return peers_; }
 
     /// Epochs completed.
     int epoch() const { return epoch_; }
@@ -102,6 +166,8 @@ public:
     /// Trains until the epoch ends or `*stop` becomes true (checked between steps). `progress(done, running)`
     /// is called after each step with the images done this epoch and the running mean loss.
     /// Returns the epoch's mean training losses; `finished()` says whether the epoch completed.
+    /// Data-parallel, each process's `*stop` is a vote sent with the step's gradients: all processes stop after
+    /// the same step, the first one taken after any of them saw its stop flag set.
     Losses train_epoch(const std::function<void(long, double)>& progress = {},
                        const std::atomic<bool>* stop = nullptr) {
         if (!in_epoch_) {
@@ -109,13 +175,19 @@ public:
             sums_ = EpochSums{};
             in_epoch_ = true;
         }
-        while (!(stop && stop->load())) {
+        stop_agreed_ = false;
+        for (;;) {
+            const bool stop_seen = stop && stop->load();
+            if (peers_ ? stop_agreed_ : stop_seen) break;
             if (!batcher_.next()) {
                 in_epoch_ = false;
                 ++epoch_;
                 break;
             }
-            train_step(batcher_.x(), condition(batcher_.labels()));
+            if (peers_)
+                train_step_together(batcher_.x(), condition(batcher_.labels()), stop_seen);
+            else
+                train_step(batcher_.x(), condition(batcher_.labels()));
             if (progress) progress(long(sums_.examples), sums_.means().loss);
         }
         return sums_.means();
@@ -179,29 +251,89 @@ private:
         return &one_hot_;
     }
 
+    /// The loss on batch `x` (with noise drawn from noise_rng_), on a fresh tape.
     template <class Batch>
-    void train_step(const Batch& x, const Matrix<T>* c) {
+    ElboTerms<T> forward(const Batch& x, const Matrix<T>* c) {
         tape_.reset();
         ElboOptions eo;
         eo.beta = beta();
         eo.free_bits = options_.free_bits;
         std::optional<Var<T>> cv;
         if (c) cv = tape_.constant(*c);
-        const auto terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, cv ? &*cv : nullptr);
-        const T loss = terms.loss.item();
-        if (!std::isfinite(loss)) {
-            if (skip(describe_loss_failure())) return;
-        }
+        return elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, cv ? &*cv : nullptr);
+    }
+
+    template <class Batch>
+    void train_step(const Batch& x, const Matrix<T>* c) {
+        const auto terms = forward(x, c);
+        if (!std::isfinite(terms.loss.item()) && skip(describe_loss_failure())) return;
         tape_.backward(terms.loss);
+        update(double(terms.recon.value().sum()), double(terms.kl.value().sum()), double(x.rows()));
+    }
+
+    /// One data-parallel step on this process's slice `x` of the batch; `stop_seen` is this process's stop vote.
+    template <class Batch>
+    void train_step_together(const Batch& x, const Matrix<T>* c, bool stop_seen) {
+        const Index latent = vae_.config().latent, total = batcher_.batch_rows(), mine = x.rows();
+        const Index before = batcher_.slice_begin(), after = total - before - mine;
+        noise_rng_.skip_normals(std::uint64_t(before * latent));
+        T* tail = flat_.data() + flat_.size() - tail_slots;
+        tail[0] = tail[1] = tail[2] = T(0);
+        tail[3] = stop_seen ? T(1) : T(0);
+        bool my_loss_finite = true;
+        if (mine > 0) {  // a slice is empty when a batch has fewer rows than there are processes
+            const auto terms = forward(x, c);
+            my_loss_finite = std::isfinite(terms.loss.item());
+            tape_.backward(terms.loss);  // even when not finite: the all-reduce tells every process, below
+            tail[0] = terms.recon.value().sum();
+            tail[1] = terms.kl.value().sum();
+            tail[2] = my_loss_finite ? T(0) : T(1);
+        }
+        noise_rng_.skip_normals(std::uint64_t(after * latent));
+
+        pack(grads_.begin(), grads_.end(), T(double(mine) / double(total)));
+        peers_->sum(flat_.data(), flat_.size());
+        unpack(grads_.begin(), grads_.end());
+
+        stop_agreed_ = tail[3] > 0;
+        if (tail[2] > 0 && skip(my_loss_finite ? "the loss is not finite at step " + std::to_string(step_ + 1) +
+                                                     " on another process (epoch " + std::to_string(epoch_ + 1) + ")"
+                                               : describe_loss_failure()))
+            return;
+        update(double(tail[0]), double(tail[1]), double(total));
+    }
+
+    /// The optimizer step from the gradients of a batch of `rows` examples whose losses summed to recon and kl.
+    void update(double recon, double kl, double rows) {
         if (auto bad = first_non_finite_gradient(params_)) {
             if (skip("the gradient of " + *bad + " is not finite at step " + std::to_string(step_ + 1))) return;
         }
         if (options_.clip_norm > 0) clip_grad_norm(params_, T(options_.clip_norm));
         adam_.step_and_zero_grad();
         ++step_;
-        sums_.recon += double(terms.recon.value().sum());
-        sums_.kl += double(terms.kl.value().sum());
-        sums_.examples += double(x.rows());
+        sums_.recon += recon;
+        sums_.kl += kl;
+        sums_.examples += rows;
+    }
+
+    /// Copies the matrices [first, last) one after another into flat_, times `scale`.
+    template <class It>
+    void pack(It first, It last, T scale = T(1)) {
+        T* out = flat_.data();
+        for (; first != last; ++first) {
+            Eigen::Map<Matrix<T>>(out, (*first)->rows(), (*first)->cols()).noalias() = scale * **first;
+            out += (*first)->size();
+        }
+    }
+
+    /// Copies flat_ back into the matrices [first, last), the inverse of pack (without the scale).
+    template <class It>
+    void unpack(It first, It last) {
+        const T* in = flat_.data();
+        for (; first != last; ++first) {
+            **first = Eigen::Map<const Matrix<T>>(in, (*first)->rows(), (*first)->cols());
+            in += (*first)->size();
+        }
     }
 
     std::string describe_loss_failure() const {
@@ -233,6 +365,13 @@ private:
     int epoch_ = 0;
     long step_ = 0;
     bool in_epoch_ = false;
+
+    // Data-parallel training (peers_ non-null only with more than one process).
+    Communicator* peers_ = nullptr;
+    static constexpr std::size_t tail_slots = 4;  // after the gradients: recon sum, kl sum, non-finite votes, stop votes
+    std::vector<T> flat_;                         // what one all-reduce moves, allocated once
+    std::vector<Matrix<T>*> grads_;               // every parameter's gradient, in flat_'s order
+    bool stop_agreed_ = false;
 };
 
 }  // namespace vaelet
