@@ -22,11 +22,12 @@
 
 namespace examples {
 
-/// Sets the number of threads Eigen uses for matrix products (0: one per core).
-inline void set_threads(int threads) {
+/// Sets the number of threads Eigen uses for matrix products (0: one per core, the cores shared out among the
+/// `processes_on_this_node` processes of a distributed run).
+inline void set_threads(int threads, int processes_on_this_node = 1) {
     if (threads < 0) throw vaelet::config_error("--threads must be 0 (one per core) or more, got " + std::to_string(threads));
-    const int n = threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
-    Eigen::setNbThreads(n);
+    const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+    Eigen::setNbThreads(threads > 0 ? threads : std::max(1, cores / std::max(1, processes_on_this_node)));
 }
 
 /// Creates `dir` if needed and proves that files can be written there, before any training time is spent.
@@ -111,7 +112,9 @@ extern "C" inline void on_stop_signal(int sig) {
 /// `history`, writes metrics.csv, calls `after_epoch(metrics)` (pictures, say), writes the checkpoint and prints
 /// one line. SIGINT/SIGTERM finish the current step, write a checkpoint (mid-epoch, exactly resumable) and return
 /// 128 + the signal; otherwise returns 0. A non-finite held-out loss is a numeric_error, and nothing of that
-/// epoch is saved.
+/// epoch is saved. In a distributed run (trainer.peers()) only rank 0 does any of this but the training; the
+/// others need no `held_out` data. There a signal to any rank stops all after the same step (Trainer's stop
+/// vote), also when it comes between epochs, so they all leave the loop together.
 template <class T, class AfterEpoch>
 int train_epochs(vaelet::Trainer<T>& trainer, long train_size, const vaelet::Dataset& held_out,
                  const vaelet::RunConfig& config, std::vector<vaelet::EpochMetrics>& history, const RunFiles& run,
@@ -121,8 +124,20 @@ int train_epochs(vaelet::Trainer<T>& trainer, long train_size, const vaelet::Dat
     std::signal(SIGINT, detail::on_stop_signal);
     std::signal(SIGTERM, detail::on_stop_signal);
     const int epochs = config.train.epochs;
+    const bool alone = trainer.peers() == nullptr, leader = alone || trainer.peers()->leader();
+    // A rank of a distributed run may stop because another rank was signalled; it exits as if by SIGTERM.
+    const auto signal_name = [] {
+        const int sig = stop_signal.load();
+        return sig ? "signal " + std::to_string(sig) : std::string("a signal to another rank");
+    };
+    const auto stop_code = [] { return 128 + (stop_signal.load() ? stop_signal.load() : SIGTERM); };
     while (trainer.epoch() < epochs) {
         const int e = trainer.epoch() + 1;
+        if (!leader) {
+            trainer.train_epoch({}, &stop_requested);
+            if (!trainer.finished()) return stop_code();
+            continue;
+        }
         char label[32];
         std::snprintf(label, sizeof label, "epoch %d/%d", e, epochs);
         vaelet::ProgressBar bar(std::cerr, label, train_size);
@@ -131,9 +146,9 @@ int train_epochs(vaelet::Trainer<T>& trainer, long train_size, const vaelet::Dat
         bar.finish();
         if (!trainer.finished()) {
             vaelet::save_checkpoint(run.checkpoint, trainer, history, config);
-            std::cerr << text.program << ": stopped by signal " << stop_signal.load() << " in epoch " << e
+            std::cerr << text.program << ": stopped by " << signal_name() << " in epoch " << e
                       << "; checkpoint saved to " << run.checkpoint << " — continue with --resume\n";
-            return 128 + stop_signal.load();
+            return stop_code();
         }
         const long skipped = long(trainer.sums().skipped_batches);
         vaelet::EpochMetrics m;
@@ -159,7 +174,7 @@ int train_epochs(vaelet::Trainer<T>& trainer, long train_size, const vaelet::Dat
         if (skipped > 0) std::printf("  (%ld non-finite batches skipped)", skipped);
         std::printf("\n");
         std::fflush(stdout);
-        if (stop_requested) {
+        if (stop_requested && alone) {
             std::cerr << text.program << ": stopped by signal " << stop_signal.load() << " after epoch " << e
                       << "; checkpoint saved — continue with --resume\n";
             return 128 + stop_signal.load();

@@ -18,6 +18,7 @@ struct TrainArgs : examples::TrainFlags {
     bool conditional = false;
     std::vector<int> exclude_digits;
     long limit = 0;  // use only the first N training images (0: all)
+    bool distributed = false;  // train data-parallel in an MPI job (mpirun -np P vaelet-mnist train --distributed)
 };
 
 struct ToolArgs {

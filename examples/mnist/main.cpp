@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
     train->add_option("--limit", t.limit, "train on the first N images only (0: all)")->capture_default_str();
     train->add_option("--exclude-digits", t.exclude_digits, "leave these classes out of training (anomaly detection)");
     train->add_flag("--conditional", t.conditional, "a conditional VAE: the label is fed to encoder and decoder");
+    train->add_flag("--distributed", t.distributed,
+                    "data-parallel over the processes of an MPI job: mpirun -np P vaelet-mnist train --distributed ...");
 
     mnist::ToolArgs a;
     auto add_ckpt = [&](CLI::App* c) { c->add_option("--ckpt", a.ckpt, "checkpoint.safetensors of a trained run")->required(); };

@@ -1,4 +1,5 @@
 // vaelet-mnist train: the epoch loop with progress, evaluation, metrics.csv, pictures and checkpoints.
+#include "../common/distributed.hpp"
 #include "../common/program.hpp"
 #include "commands.hpp"
 #include "pictures.hpp"
@@ -54,41 +55,56 @@ vaelet::Dataset training_set(const std::string& dir, const std::vector<int>& exc
     return train;
 }
 
-}  // namespace
-
-int run_train(const TrainArgs& args) {
-    examples::set_threads(args.threads);
+int train_model(const TrainArgs& args, const examples::Peers& peers) {
+    examples::set_threads(args.threads, peers.on_this_node);
     if (args.data.empty()) throw vaelet::config_error("--data is required");
     const examples::RunFiles run(args.out);
-    run.check_resume(args.resume);
 
+    // The leader alone reads the run directory (and the flags) into the run's configuration; every rank then reads
+    // the training images the configuration names.
     vaelet::RunConfig config;
     vaelet::Dataset train, test;
-    if (args.resume) {
-        config = vaelet::read_checkpoint_config(run.checkpoint);
-        if (args.epochs_given) config.train.epochs = args.epochs;
-        if (args.skip_nonfinite) config.train.skip_non_finite = true;  // as the NaN guard's message advises
+    if (peers.leader()) {
+        run.check_resume(args.resume);
+        if (args.resume) {
+            config = vaelet::read_checkpoint_config(run.checkpoint);
+            if (args.epochs_given) config.train.epochs = args.epochs;
+            if (args.skip_nonfinite) config.train.skip_non_finite = true;  // as the NaN guard's message advises
+        } else {
+            train = training_set(args.data, args.exclude_digits, args.limit);
+            config = config_from_args(args, train);
+        }
+    }
+    config = examples::share_config(config, peers);
+    if (train.empty()) {
         const auto& e = config.extra;
         train = training_set(args.data, e.value("exclude_digits", std::vector<int>{}), e.value("limit", 0L));
-        if (train.features() != config.model.input)
-            throw vaelet::shape_error(args.data + ": images have " + std::to_string(train.features()) +
-                                      " pixels but the checkpoint's model expects " + std::to_string(config.model.input));
-    } else {
-        train = training_set(args.data, args.exclude_digits, args.limit);
-        config = config_from_args(args, train);
     }
-    test = vaelet::load_mnist(args.data, "test");
-    examples::require_writable_dir(args.out);
+    if (train.features() != config.model.input)
+        throw vaelet::shape_error(args.data + ": images have " + std::to_string(train.features()) +
+                                  " pixels but the checkpoint's model expects " + std::to_string(config.model.input));
+    examples::require_same_count(long(train.size()), "training images", peers);
+    if (peers.leader()) {
+        test = vaelet::load_mnist(args.data, "test");
+        examples::require_writable_dir(args.out);
+    }
 
     vaelet::Rng init(config.train.seed);
     vaelet::Vae<T> vae(config.model, init);
-    vaelet::Trainer<T> trainer(vae, train, config.train);
+    vaelet::Trainer<T> trainer(vae, train, config.train, peers.peers);
     std::vector<vaelet::EpochMetrics> history;
-    if (args.resume) history = examples::resume(trainer, run);
+    if (args.resume) {
+        if (peers.leader()) history = examples::resume(trainer, run);
+        trainer.broadcast_state();
+    }
 
     const Pictures pictures(config);
-    std::cout << "training " << vae.parameter_count() << " parameters on " << train.size() << " images ("
-              << test.size() << " test), batch " << config.train.batch << ", " << Eigen::nbThreads() << " thread(s)\n";
+    if (peers.leader()) {
+        std::cout << "training " << vae.parameter_count() << " parameters on " << train.size() << " images ("
+                  << test.size() << " test), batch " << config.train.batch << ", ";
+        if (peers.peers) std::cout << peers.peers->size() << " processes x ";
+        std::cout << Eigen::nbThreads() << " thread(s)\n";
+    }
     const examples::EpochLoopText text{"vaelet-mnist", "test", "img", 2, "a lower --lr or with --clip-norm"};
     const int code = examples::train_epochs(trainer, long(train.size()), test, config, history, run, text,
                                             [&](const vaelet::EpochMetrics& m) {
@@ -96,10 +112,17 @@ int run_train(const TrainArgs& args) {
         pictures.reconstructions(vae, test, (fs::path(args.out) / "reconstructions.png").string());
         pictures.loss_chart(history, (fs::path(args.out) / "loss.png").string());
     });
-    if (code != 0) return code;
+    if (code != 0 || !peers.leader()) return code;
     std::cout << "done: " << args.out << "/metrics.csv, " << args.out << "/loss.png, " << args.out
               << "/samples_epochNN.png, " << args.out << "/reconstructions.png, " << run.checkpoint << '\n';
     return 0;
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& args) {
+    return examples::run_training("vaelet-mnist", args.distributed,
+                                  [&](const examples::Peers& peers) { return train_model(args, peers); });
 }
 
 }  // namespace mnist
