@@ -48,9 +48,11 @@ int run_training(const char* program, bool distributed, Train&& train) {
 #endif
 }
 
-/// The leader's `config`, on every rank (as the JSON a checkpoint stores).
+/// The leader's `config`, on every rank (as the JSON a checkpoint stores). The leader checks first that the
+/// training options suit this many processes, so a bad setting is one error, from rank 0.
 inline vaelet::RunConfig share_config(const vaelet::RunConfig& config, const Peers& p) {
     if (!p.peers) return config;
+    if (p.leader()) config.train.validate(p.peers->size());
     std::string text = p.leader() ? vaelet::to_json(config).dump() : std::string();
     std::uint64_t size = text.size();
     p.peers->broadcast(&size, sizeof size, 0);

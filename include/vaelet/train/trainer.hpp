@@ -64,6 +64,14 @@ struct TrainOptions {
         if (!(free_bits >= 0)) throw config_error("--free-bits must be 0 or more");
         if (!(clip_norm >= 0)) throw config_error("--clip-norm must be 0 (off) or more");
     }
+
+    /// validate(), and that `processes` training data-parallel can each have a share of every batch.
+    void validate(int processes) const {
+        validate();
+        if (batch < processes)
+            throw config_error("--batch " + std::to_string(batch) + " is smaller than the " + std::to_string(processes) +
+                               " processes that share each batch; use a batch of at least one example per process");
+    }
 };
 
 /// Mean losses per example in nats: loss = recon + kl (the negative ELBO, with β = 1).
@@ -90,7 +98,7 @@ public:
     /// process, the trainer trains data-parallel: every process constructs its trainer with the same data, model
     /// configuration and options, and the construction copies process 0's weights to all (broadcast_state).
     Trainer(Vae<T>& vae, const Dataset& train, const TrainOptions& options, Communicator* peers = nullptr)
-        : vae_(vae), options_((options.validate(), options)), params_(vae.named_parameters()),
+        : vae_(vae), options_((options.validate(peers ? peers->size() : 1), options)), params_(vae.named_parameters()),
           adam_(params_, AdamOptions{options.lr}), shuffle_rng_(options.seed), noise_rng_(options.seed + 1),
           batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true),
           peers_(peers && peers->size() > 1 ? peers : nullptr) {
@@ -100,10 +108,6 @@ public:
                                                                           " images)") +
                               " but the model expects " + std::to_string(vae.config().input));
         if (!peers_) return;
-        if (options.batch < peers_->size())
-            throw config_error("--batch " + std::to_string(options.batch) + " is smaller than the " +
-                               std::to_string(peers_->size()) + " processes that share each batch; use a batch of "
-                               "at least one example per process");
         batcher_.split(peers_->rank(), peers_->size());
         std::size_t values = 0;
         for (auto& p : params_) {
