@@ -23,6 +23,11 @@ Args mpiexec(int processes, const Args& args) {
 }
 
 Result run_mpi(int processes, const Args& args) { return run_program(VAELET_MPIEXEC, mpiexec(processes, args)); }
+
+/// Rank 0 with `args0` and rank 1 with `args1` (MPI's colon syntax for one job of several commands).
+Result run_mpi_two(const Args& args0, const Args& args1) {
+    return run_program(VAELET_MPIEXEC, concat(mpiexec(1, args0), concat({":"}, mpiexec(1, args1))));
+}
 Process spawn_mpi(int processes, const Args& args) { return Process(VAELET_MPIEXEC, mpiexec(processes, args)); }
 
 /// The trained weights in a run's checkpoint, by name.
@@ -165,4 +170,18 @@ TEST_CASE("train --distributed: a bad setting is one error from rank 0, and the 
     CHECK(r.output.find("vaelet-mnist: error on rank 0 of 2: --batch 1 is smaller than the 2 processes that share "
                         "each batch") != std::string::npos);
     CHECK(r.output.find("error on rank 1") == std::string::npos);
+}
+
+TEST_CASE("train --distributed: a rank that reads other data stops the job with an error naming both counts") {
+    TempDir dir;
+    write_digits(dir / "a", 300, 20);
+    write_digits(dir / "b", 200, 20);
+    const Args common{"--out", (dir / "run").string(), "--batch", "32", "--threads", "1", "--epochs", "1"};
+    const Result r = run_mpi_two(concat({"train", "--distributed", "--data", (dir / "a").string()}, common),
+                                 concat({"train", "--distributed", "--data", (dir / "b").string()}, common));
+    INFO(r.output);
+    CHECK(r.code != 0);
+    CHECK(r.output.find("vaelet-mnist: error on rank 1 of 2: this rank has 200 training images but rank 0 has 300; "
+                        "every rank must read the same data") != std::string::npos);
+    CHECK(!fs::exists(dir / "run" / "checkpoint.safetensors"));
 }
