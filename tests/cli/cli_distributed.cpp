@@ -66,6 +66,34 @@ pid_t rank_pid(const fs::path& out, int rank) {
     return found;
 }
 
+/// The long run on 2 ranks, with rank 1 sent `sig` once epoch 1's checkpoint is written and `wait_epochs` of an
+/// epoch more have passed; returns how the job ended. Before that, an uninterrupted run into dir / "straight", for
+/// check_resumed_run to compare with.
+Result signal_rank1(const TempDir& dir, int sig, double wait_epochs) {
+    write_digits(dir / "data", 2000, 100);
+    const Result straight = run_mpi(2, long_run(dir / "data", dir / "straight"));
+    INFO(straight.output);
+    REQUIRE(straight.code == 0);
+
+    Process p = spawn_mpi(2, long_run(dir / "data", dir / "run"));
+    REQUIRE(wait_for_file(dir / "run" / "checkpoint.safetensors", p));
+    const double epoch_seconds = finite_number(read_csv(dir / "run" / "metrics.csv").at(1).at(7));
+    std::this_thread::sleep_for(std::chrono::duration<double>(epoch_seconds * wait_epochs));
+    const pid_t rank1 = rank_pid(dir / "run", 1);
+    REQUIRE(rank1 > 0);
+    REQUIRE(::kill(rank1, sig) == 0);
+    return p.wait();  // must end: rank 0 must not wait for ever in the all-reduce
+}
+
+/// --resume of the signalled run finishes with the uninterrupted run's very bytes: for a given number of ranks,
+/// MPI sums in a fixed order, so distributed runs are as deterministic as single ones.
+void check_resumed_run(const TempDir& dir) {
+    const Result resumed = run_mpi(2, concat(long_run(dir / "data", dir / "run"), {"--resume"}));
+    INFO(resumed.output);
+    REQUIRE(resumed.code == 0);
+    check_same_run(dir / "run", dir / "straight");
+}
+
 /// progress = {epochs done, steps, epoch under way, batches done in it} of a run's checkpoint.
 std::vector<std::int64_t> progress(const fs::path& run) {
     return vaelet::load_safetensors((run / "checkpoint.safetensors").string()).get_vector<std::int64_t>("progress");
@@ -111,53 +139,23 @@ TEST_CASE("train --distributed: SIGTERM to one rank stops every rank with a chec
     // with the next step's gradients, and rank 0 saves the checkpoint. (mpiexec itself forwards a SIGTERM to all
     // ranks, but only after a second or two: docs/distributed.md.)
     TempDir dir;
-    write_digits(dir / "data", 2000, 100);
-    const Result straight = run_mpi(2, long_run(dir / "data", dir / "straight"));
-    INFO(straight.output);
-    REQUIRE(straight.code == 0);
-
-    Process p = spawn_mpi(2, long_run(dir / "data", dir / "run"));
-    REQUIRE(wait_for_file(dir / "run" / "checkpoint.safetensors", p));
-    const double epoch_seconds = finite_number(read_csv(dir / "run" / "metrics.csv").at(1).at(7));
-    std::this_thread::sleep_for(std::chrono::duration<double>(epoch_seconds / 4));
-    const pid_t rank1 = rank_pid(dir / "run", 1);
-    REQUIRE(rank1 > 0);
-    REQUIRE(::kill(rank1, SIGTERM) == 0);
-    const Result stopped = p.wait();
+    const Result stopped = signal_rank1(dir, SIGTERM, 0.25);
     INFO(stopped.output);
     CHECK(stopped.code != 0);
     CHECK(stopped.output.find("stopped by a signal to another rank in epoch") != std::string::npos);
     const auto at = progress(dir / "run");
     CHECK(at[2] == 1);  // a mid-epoch checkpoint
     CHECK(at[0] < 3);
-
-    const Result resumed = run_mpi(2, concat(long_run(dir / "data", dir / "run"), {"--resume"}));
-    INFO(resumed.output);
-    REQUIRE(resumed.code == 0);
-    check_same_run(dir / "run", dir / "straight");  // two processes sum in a fixed order: bit-identical
+    check_resumed_run(dir);
 }
 
 TEST_CASE("train --distributed: a rank that dies ends the job, and --resume goes on from the last checkpoint") {
     TempDir dir;
-    write_digits(dir / "data", 2000, 100);
-    const Result straight = run_mpi(2, long_run(dir / "data", dir / "straight"));
-    INFO(straight.output);
-    REQUIRE(straight.code == 0);
-
-    Process p = spawn_mpi(2, long_run(dir / "data", dir / "run"));
-    REQUIRE(wait_for_file(dir / "run" / "checkpoint.safetensors", p));  // epoch 1's
-    const pid_t rank1 = rank_pid(dir / "run", 1);
-    REQUIRE(rank1 > 0);
-    REQUIRE(::kill(rank1, SIGKILL) == 0);
-    const Result died = p.wait();  // must end: rank 0 does not wait for ever in the all-reduce
+    const Result died = signal_rank1(dir, SIGKILL, 0.0);
     INFO(died.output);
     CHECK(died.code != 0);
     CHECK(died.output.find("rank 1") != std::string::npos);  // mpiexec names the rank that died
-
-    const Result resumed = run_mpi(2, concat(long_run(dir / "data", dir / "run"), {"--resume"}));
-    INFO(resumed.output);
-    REQUIRE(resumed.code == 0);
-    check_same_run(dir / "run", dir / "straight");
+    check_resumed_run(dir);
 }
 
 TEST_CASE("train --distributed: a bad setting is one error from rank 0, and the job ends") {
