@@ -2,8 +2,8 @@
 #
 #   MODE=find_package      install VAELET_BINARY_DIR into WORK_DIR/prefix, then find_package(vaelet) from there
 #   MODE=add_subdirectory  add_subdirectory(VAELET_SOURCE_DIR)
-# Also given: WORK_DIR (emptied first), GENERATOR, CXX, EXPECTED_VERSION. Any failing step fails the test and
-# shows that step's output.
+# Also given: WORK_DIR (emptied first), GENERATOR, CXX, EXPECTED_VERSION, WITH_MPI (ON: also build and run a
+# program on vaelet::mpi, as one process). Any failing step fails the test and shows that step's output.
 
 function(run)
     execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
@@ -15,7 +15,8 @@ function(run)
 endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
-set(configure -S "${CMAKE_CURRENT_LIST_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX}")
+set(configure -S "${CMAKE_CURRENT_LIST_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX}"
+              "-DWITH_MPI=${WITH_MPI}")
 if(MODE STREQUAL "find_package")
     run("${CMAKE_COMMAND}" --install "${VAELET_BINARY_DIR}" --prefix "${WORK_DIR}/prefix")
     list(APPEND configure "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
@@ -32,3 +33,7 @@ if(at EQUAL -1)
     message(FATAL_ERROR "consumer.${MODE}: expected 'vaelet ${EXPECTED_VERSION}:' in the program's output, got:\n${output}")
 endif()
 message(STATUS "${output}")
+if(WITH_MPI)
+    run("${WORK_DIR}/build/vaelet_consumer_mpi")
+    message(STATUS "${output}")
+endif()
