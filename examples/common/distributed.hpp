@@ -37,8 +37,10 @@ int run_training(const char* program, bool distributed, Train&& train) {
     try {
         return train(Peers{&world, world.on_this_node()});
     } catch (const std::exception& e) {
-        std::cerr << program << ": error on rank " << world.rank() << " of " << world.size() << ": " << e.what()
-                  << std::endl;
+        // One write, so that mpirun's own note about the abort cannot land inside the line.
+        const std::string line = std::string(program) + ": error on rank " + std::to_string(world.rank()) + " of " +
+                                 std::to_string(world.size()) + ": " + e.what() + "\n";
+        std::cerr << line << std::flush;
         vaelet::MpiSession::abort(1);
     }
 #else

@@ -209,3 +209,23 @@ TEST_CASE("a non-finite loss on one process is skipped by all processes, or stop
     }
     CHECK(described == 1);  // the process holding the row names the node; the other says where it happened
 }
+
+TEST_CASE("free bits floor the whole batch's KL per dimension, also when the batch is split") {
+    // Σⱼ max(λ, mean KLⱼ) is not a sum over examples: each process needs the whole batch's mean KL of each
+    // dimension. λ = 0.3 lies among this model's per-dimension KLs, so some dimensions are floored and others not.
+    const Dataset data = testing::synthetic_images(203, 1);
+    TrainOptions options = small_options();
+    options.free_bits = 0.3;
+    options.epochs = 3;
+    const Outcome<double> alone = train_alone<double>(data, options);
+    for (const int processes : {2, 3}) {
+        CAPTURE(processes);
+        for (const auto& o : train_together<double>(data, options, processes)) {
+            REQUIRE(o.error.empty());
+            const double off = max_difference(o.weights, alone.weights);
+            INFO("largest weight difference from the single process: " << off);
+            CHECK(off < 1e-10);
+            CHECK(o.all_reduces == 2 * alone.steps);  // the gradients, and before them the KL per dimension
+        }
+    }
+}

@@ -19,8 +19,9 @@
 // and one all-reduce per step sums the gradients — each process's weighted by its share of the batch, so the sum
 // is the gradient of the whole batch's mean loss — together with the loss sums and the processes' stop votes. All
 // processes then take the same optimizer step, so their models stay identical, and the run is the single-process
-// run with the same batch up to the order of float sums (docs/distributed.md). Free bits are the exception: their
-// floor applies to each process's slice, not to the whole batch.
+// run with the same batch up to the order of float sums (docs/distributed.md). Free bits floor the whole batch's
+// mean KL of each latent dimension, which no slice knows alone: with them, a second, latent-sized all-reduce
+// comes first (free_bits_over_batch).
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -284,12 +285,14 @@ private:
         tail[0] = tail[1] = tail[2] = T(0);
         tail[3] = stop_seen ? T(1) : T(0);
         bool my_loss_finite = true;
-        if (mine > 0) {  // a slice is empty when a batch has fewer rows than there are processes
-            const auto terms = forward(x, c);
-            my_loss_finite = std::isfinite(terms.loss.item());
-            tape_.backward(terms.loss);  // even when not finite: the all-reduce tells every process, below
-            tail[0] = terms.recon.value().sum();
-            tail[1] = terms.kl.value().sum();
+        std::optional<ElboTerms<T>> terms;
+        if (mine > 0) terms = forward(x, c);  // a slice is empty when a batch has fewer rows than there are processes
+        if (options_.free_bits > 0) free_bits_over_batch(terms ? &*terms : nullptr, total);
+        if (terms) {
+            my_loss_finite = std::isfinite(terms->loss.item());
+            tape_.backward(terms->loss);  // even when not finite: the all-reduce tells every process, below
+            tail[0] = terms->recon.value().sum();
+            tail[1] = terms->kl.value().sum();
             tail[2] = my_loss_finite ? T(0) : T(1);
         }
         noise_rng_.skip_normals(std::uint64_t(after * latent));
@@ -304,6 +307,19 @@ private:
                                                : describe_loss_failure()))
             return;
         update(double(tail[0]), double(tail[1]), double(total));
+    }
+
+    /// Replaces the free-bits loss of a slice (`terms`, nullptr for an empty slice, which still joins the
+    /// all-reduce) with the slice's part of the whole batch's. With mⱼ the batch's mean KL of dimension j, the batch
+    /// loss is mean(recon) + β·Σⱼ max(λ, mⱼ), whose gradient reaches dimension j only where mⱼ > λ. The slice's
+    /// loss mean(recon) + β·Σⱼ [mⱼ > λ]·(slice mean of KLⱼ) has, scaled by the slice's share, exactly that gradient.
+    void free_bits_over_batch(ElboTerms<T>* terms, Index total) {
+        kl_dims_.setZero(1, vae_.config().latent);
+        if (terms) kl_dims_ = terms->kl_per_dim.value().colwise().sum();
+        peers_->sum(kl_dims_.data(), std::size_t(kl_dims_.size()));
+        if (!terms) return;
+        kl_dims_ = (kl_dims_.array() / T(total) > T(options_.free_bits)).template cast<T>().matrix();  // the mask
+        terms->loss = mean(terms->recon) + sum(mean_per_col(terms->kl_per_dim) * tape_.constant(kl_dims_)) * T(beta());
     }
 
     /// The optimizer step from the gradients of a batch of `rows` examples whose losses summed to recon and kl.
@@ -374,6 +390,7 @@ private:
     static constexpr std::size_t tail_slots = 4;  // after the gradients: recon sum, kl sum, non-finite votes, stop votes
     std::vector<T> flat_;                         // what one all-reduce moves, allocated once
     std::vector<Matrix<T>*> grads_;               // every parameter's gradient, in flat_'s order
+    Matrix<T> kl_dims_;                           // free bits: the batch's KL per latent dimension, then its mask
     bool stop_agreed_ = false;
 };
 

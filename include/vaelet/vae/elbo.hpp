@@ -25,6 +25,7 @@ struct ElboTerms {
     Var<T> loss;    // 1×1, what to minimise: mean(recon) + β·(mean(kl) or the free-bits KL)
     Var<T> recon;   // n×1, −log p(x|z) per example
     Var<T> kl;      // n×1, KL(q(z|x) ‖ p(z)) per example, always the true KL (free bits only change the loss)
+    Var<T> kl_per_dim;  // n×latent, the KL of each example in each latent dimension (kl sums its rows)
     VaeForward<T> forward;
 
     /// Batch means, for reporting: −ELBO = recon + kl.
@@ -51,10 +52,10 @@ ElboTerms<T> elbo(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const E
                           std::to_string(vae.config().input) + " features per row");
     ElboTerms<T> terms;
     terms.forward = vae.forward(tape, x, rng, condition);
-    const Var<T> kl_per_dim = gaussian_kl(terms.forward.q.mu, terms.forward.q.logvar);
+    terms.kl_per_dim = gaussian_kl(terms.forward.q.mu, terms.forward.q.logvar);
     terms.recon = -vae.likelihood().log_prob(tape, terms.forward.out, x);
-    terms.kl = sum_per_row(kl_per_dim);
-    terms.loss = mean(terms.recon) + kl_term(kl_per_dim, options.free_bits) * T(options.beta);
+    terms.kl = sum_per_row(terms.kl_per_dim);
+    terms.loss = mean(terms.recon) + kl_term(terms.kl_per_dim, options.free_bits) * T(options.beta);
     return terms;
 }
 
