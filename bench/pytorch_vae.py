@@ -4,6 +4,7 @@
   /usr/bin/python3 bench/pytorch_vae.py train-speed --batch 128 --threads 2 --seconds 10
   /usr/bin/python3 bench/pytorch_vae.py train --data data/mnist --epochs 10 --out torch_vae.safetensors --json
   /usr/bin/python3 bench/pytorch_vae.py eval --weights vaelet_vae.safetensors --data data/mnist
+  /usr/bin/python3 bench/pytorch_vae.py ddp-speed --processes 2 --threads 1 --batch 128 --data data/fashion
 
 The model and loss are pytorch/examples `vae/main.py`, unchanged: fc1 784→400, fc21/fc22 400→20 (μ, log σ²),
 fc3 20→400, fc4 400→784, ReLU, sigmoid output; loss = BCE(sum) + KLD(sum); Adam, lr 1e-3; float32. What differs,
@@ -263,6 +264,49 @@ def infer_speed(args, say):
     return result
 
 
+def ddp_worker(rank, args, results):
+    """One process of ddp-speed: DistributedDataParallel over gloo, this rank's slice of every global batch."""
+    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(args.port)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=args.processes)
+    model = nn.parallel.DistributedDataParallel(VAE())
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    pool = batch_pool(args)
+    pool = pool[:, rank * args.batch // args.processes:(rank + 1) * args.batch // args.processes].contiguous()
+
+    def steps(n):
+        for k in range(n):
+            train_step(model, optimizer, pool[k % len(pool)])
+
+    # Every rank must take the same number of steps (each one is an all-reduce): rank 0 times a warm-up and
+    # sends the others the count that fills --seconds.
+    start = time.perf_counter()
+    steps(20)
+    count = torch.tensor([max(20, int(args.seconds * 20 / (time.perf_counter() - start)))])
+    torch.distributed.broadcast(count, 0)
+    torch.distributed.barrier()
+    start, cpu0 = time.perf_counter(), cpu_seconds()
+    steps(int(count))
+    torch.distributed.barrier()
+    if rank == 0:
+        results.put(speed_result(args, int(count), time.perf_counter() - start, cpu_seconds() - cpu0))
+    torch.distributed.destroy_process_group()
+
+
+def ddp_speed(args, say):
+    if args.batch < args.processes:
+        raise Failure(f"--batch {args.batch} is smaller than --processes {args.processes}")
+    context = torch.multiprocessing.get_context("spawn")
+    results = context.SimpleQueue()
+    torch.multiprocessing.start_processes(ddp_worker, args=(args, results), nprocs=args.processes,
+                                          start_method="spawn")
+    result = {**results.get(), "processes": args.processes}
+    say(f"ddp-speed  batch {args.batch} over {args.processes} processes x {args.threads} threads (gloo): "
+        f"{result['images_per_s']:.0f} images/s ({result['ms_per_step']:.3f} ms/step, {result['steps']} steps)")
+    return result
+
+
 def test_loss(model, images, batch):
     """The example's test loss: z sampled as in training, nats per image."""
     model.eval()
@@ -332,6 +376,11 @@ def parse_args(argv):
         sub = mode(name, help_text, 128)
         sub.add_argument("--seconds", type=float, default=10.0, help="how long to measure (default 10)")
         sub.add_argument("--data", help="take batches from DIR's train images (default: uniform noise)")
+    sub = mode("ddp-speed", "training steps per second under DistributedDataParallel (gloo), --batch split", 128)
+    sub.add_argument("--processes", type=int, default=2, help="processes (default 2)")
+    sub.add_argument("--port", type=int, default=29517, help="TCP port of the gloo rendezvous (default 29517)")
+    sub.add_argument("--seconds", type=float, default=10.0, help="how long to measure (default 10)")
+    sub.add_argument("--data", help="take batches from DIR's train images (default: uniform noise)")
     sub = mode("train", "train on IDX data, print train/test loss per epoch", 128)
     sub.add_argument("--data", required=True, help="directory with the four MNIST-format IDX files")
     sub.add_argument("--epochs", type=int, default=10, help="default 10, as the example")
@@ -364,7 +413,8 @@ def main(argv):
     if not libblas or "openblas" not in libblas[0]:
         print(f"pytorch_vae: warning: torch's libblas.so.3 is not OpenBLAS ({', '.join(libblas) or 'none mapped'}); "
               "expect ~10x slower GEMMs; apt-get install libopenblas0-pthread", file=sys.stderr)
-    run = {"train-speed": train_speed, "infer-speed": infer_speed, "train": train, "eval": evaluate}[args.mode]
+    run = {"train-speed": train_speed, "infer-speed": infer_speed, "ddp-speed": ddp_speed, "train": train,
+           "eval": evaluate}[args.mode]
     try:
         result = run(args, say)
     except Failure as e:
