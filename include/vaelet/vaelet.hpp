@@ -1,6 +1,7 @@
 // vaelet/vaelet.hpp — everything in one include. The pieces that need an optional dependency come in when the
 // build found it: safetensors and checkpoints with nlohmann_json (VAELET_HAVE_JSON), PNG output with stb
-// (VAELET_HAVE_STB); gzip IDX files with zlib (VAELET_HAVE_ZLIB) inside data/idx.hpp.
+// (VAELET_HAVE_STB); gzip IDX files with zlib (VAELET_HAVE_ZLIB) inside data/idx.hpp; MPI data-parallel training
+// with the vaelet::mpi target (VAELET_HAVE_MPI).
 //
 //   #include <vaelet/vaelet.hpp>
 //   vaelet::Rng rng(1);
@@ -50,6 +51,11 @@
 #if defined(VAELET_HAVE_STB)
 #include "vaelet/io/image.hpp"
 #include "vaelet/io/plot.hpp"
+#endif
+
+#include "vaelet/parallel/communicator.hpp"
+#if defined(VAELET_HAVE_MPI)
+#include "vaelet/parallel/mpi.hpp"
 #endif
 
 #include "vaelet/stats/cluster_scores.hpp"
