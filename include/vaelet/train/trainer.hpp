@@ -123,18 +123,10 @@ public:
     /// every process after process 0 alone has restored a checkpoint. Does nothing without peers.
     void broadcast_state() {
         if (!peers_) return;
-        std::vector<Matrix<T>*> values;
-        for (auto& p : params_) values.push_back(&p.param->value);
-        for (const auto& s : adam_.named_state()) values.push_back(s.value);
-        for (std::size_t first = 0; first < values.size();) {  // in flat_-sized pieces: each broadcast is one call
-            std::size_t count = 0, end = first;
-            for (; end < values.size() && count + std::size_t(values[end]->size()) <= flat_.size(); ++end)
-                count += std::size_t(values[end]->size());
-            pack(values.begin() + long(first), values.begin() + long(end));
-            peers_->broadcast(flat_.data(), count * sizeof(T), 0);
-            unpack(values.begin() + long(first), values.begin() + long(end));
-            first = end;
-        }
+        // Once per run, so one call per matrix, straight from and into its own memory.
+        const auto send = [&](Matrix<T>& m) { peers_->broadcast(m.data(), std::size_t(m.size()) * sizeof(T), 0); };
+        for (auto& p : params_) send(p.param->value);
+        for (const auto& s : adam_.named_state()) send(*s.value);
         struct Position {  // trivially copyable, so it travels as bytes
             Rng::State shuffle, noise, epoch_order;
             std::int64_t batch, epoch, step, optimizer_step;
@@ -297,9 +289,9 @@ private:
         }
         noise_rng_.skip_normals(std::uint64_t(after * latent));
 
-        pack(grads_.begin(), grads_.end(), T(double(mine) / double(total)));
+        pack_gradients(T(double(mine) / double(total)));
         peers_->sum(flat_.data(), flat_.size());
-        unpack(grads_.begin(), grads_.end());
+        unpack_gradients();
 
         stop_agreed_ = tail[3] > 0;
         if (tail[2] > 0 && skip(my_loss_finite ? "the loss is not finite at step " + std::to_string(step_ + 1) +
@@ -335,23 +327,21 @@ private:
         sums_.examples += rows;
     }
 
-    /// Copies the matrices [first, last) one after another into flat_, times `scale`.
-    template <class It>
-    void pack(It first, It last, T scale = T(1)) {
+    /// Copies every gradient, times `scale`, into flat_, one after another.
+    void pack_gradients(T scale) {
         T* out = flat_.data();
-        for (; first != last; ++first) {
-            Eigen::Map<Matrix<T>>(out, (*first)->rows(), (*first)->cols()).noalias() = scale * **first;
-            out += (*first)->size();
+        for (Matrix<T>* g : grads_) {
+            Eigen::Map<Matrix<T>>(out, g->rows(), g->cols()).noalias() = scale * *g;
+            out += g->size();
         }
     }
 
-    /// Copies flat_ back into the matrices [first, last), the inverse of pack (without the scale).
-    template <class It>
-    void unpack(It first, It last) {
+    /// Copies the summed gradients from flat_ back into every gradient (pack_gradients' inverse, without the scale).
+    void unpack_gradients() {
         const T* in = flat_.data();
-        for (; first != last; ++first) {
-            **first = Eigen::Map<const Matrix<T>>(in, (*first)->rows(), (*first)->cols());
-            in += (*first)->size();
+        for (Matrix<T>* g : grads_) {
+            *g = Eigen::Map<const Matrix<T>>(in, g->rows(), g->cols());
+            in += g->size();
         }
     }
 
