@@ -76,7 +76,7 @@ int train_model(const TrainArgs& args, const examples::Peers& peers) {
         }
     }
     config = examples::share_config(config, peers);
-    if (train.empty()) {
+    if (!peers.leader() || args.resume) {  // a new run's leader has read them above, to size the model
         const auto& e = config.extra;
         train = training_set(args.data, e.value("exclude_digits", std::vector<int>{}), e.value("limit", 0L));
     }
