@@ -2,6 +2,8 @@
 // line on stderr and exit code 1 (light on purpose: main.cpp includes only this and CLI11).
 #pragma once
 
+#include "train_flags.hpp"
+
 #include <vaelet/core/error.hpp>
 
 #include <exception>
@@ -15,7 +17,7 @@ int run_command(const char* program, Command&& command) {
     try {
         return command();
     } catch (const vaelet::error& e) {
-        std::cerr << program << ": error: " << e.what() << '\n';
+        std::cerr << program << ": error: " << in_flags(e.what()) << '\n';
     } catch (const std::exception& e) {
         std::cerr << program << ": unexpected error: " << e.what() << '\n';
     }

@@ -3,6 +3,8 @@
 // and writes the run directory, and sends the others the run's configuration; every rank reads the data.
 #pragma once
 
+#include "train_flags.hpp"
+
 #include <vaelet/core/error.hpp>
 #include <vaelet/parallel/communicator.hpp>
 #include <vaelet/train/checkpoint.hpp>
@@ -39,7 +41,7 @@ int run_training(const char* program, bool distributed, Train&& train) {
     } catch (const std::exception& e) {
         // One write, so that mpirun's own note about the abort cannot land inside the line.
         const std::string line = std::string(program) + ": error on rank " + std::to_string(world.rank()) + " of " +
-                                 std::to_string(world.size()) + ": " + e.what() + "\n";
+                                 std::to_string(world.size()) + ": " + in_flags(e.what()) + "\n";
         std::cerr << line << std::flush;
         vaelet::MpiSession::abort(1);
     }

@@ -56,7 +56,11 @@ inline vaelet::TrainOptions train_options(const TrainFlags& f) {
     o.clip_norm = f.clip_norm;
     o.skip_non_finite = f.skip_nonfinite;
     o.seed = f.seed;
-    o.validate();
+    try {
+        o.validate();
+    } catch (const vaelet::config_error& e) {
+        throw vaelet::config_error(in_flags(e.what()));
+    }
     return o;
 }
 
@@ -131,18 +135,34 @@ int train_epochs(vaelet::Trainer<T>& trainer, long train_size, const vaelet::Dat
         return sig ? "signal " + std::to_string(sig) : std::string("a signal to another rank");
     };
     const auto stop_code = [] { return 128 + (stop_signal.load() ? stop_signal.load() : SIGTERM); };
+    vaelet::ProgressBar* current_bar = nullptr;  // the epoch's, while it trains
+    trainer.on_step([&](const vaelet::StepReport& r) {
+        if (current_bar) current_bar->update(r.examples, r.running_loss);
+    });
     while (trainer.epoch() < epochs) {
         const int e = trainer.epoch() + 1;
         if (!leader) {
-            trainer.train_epoch({}, &stop_requested);
+            trainer.train_epoch(&stop_requested);
             if (!trainer.finished()) return stop_code();
             continue;
         }
         char label[32];
         std::snprintf(label, sizeof label, "epoch %d/%d", e, epochs);
         vaelet::ProgressBar bar(std::cerr, label, train_size);
+        current_bar = &bar;
         const long done_before = trainer.in_epoch() ? long(trainer.sums().examples) : 0;  // a resumed epoch
-        const auto losses = trainer.train_epoch([&](long done, double loss) { bar.update(done, loss); }, &stop_requested);
+        vaelet::Losses losses;
+        try {
+            losses = trainer.train_epoch(&stop_requested);
+        } catch (const vaelet::numeric_error& e) {  // the library's advice, as the flags that follow it
+            std::string message = e.what();
+            const auto advice = message.find(vaelet::non_finite_advice);
+            if (advice != std::string::npos)
+                message.replace(advice, std::string(vaelet::non_finite_advice).size(),
+                                "; lower --lr, set --clip-norm, or pass --skip-nonfinite to skip such batches");
+            throw vaelet::numeric_error(message);
+        }
+        current_bar = nullptr;
         bar.finish();
         if (!trainer.finished()) {
             vaelet::save_checkpoint(run.checkpoint, trainer, history, config);

@@ -5,11 +5,29 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace examples {
+
+/// The flag of a TrainOptions field: "clip_norm" → "--clip-norm", "skip_non_finite" → "--skip-nonfinite".
+inline std::string flag_of(std::string field) {
+    if (field == "skip_non_finite") return "--skip-nonfinite";
+    std::replace(field.begin(), field.end(), '_', '-');
+    return "--" + field;
+}
+
+/// A library message about a TrainOptions field in the program's flags: "training options: lr must …" →
+/// "--lr must …". Other messages pass unchanged.
+inline std::string in_flags(const std::string& message) {
+    const std::string prefix = "training options: ";
+    if (message.rfind(prefix, 0) != 0) return message;
+    const std::string rest = message.substr(prefix.size());
+    const std::string field = rest.substr(0, rest.find(' '));
+    return flag_of(field) + rest.substr(field.size());
+}
 
 struct TrainFlags {
     std::string out;

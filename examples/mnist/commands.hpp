@@ -22,7 +22,7 @@ struct TrainArgs : examples::TrainFlags {
 };
 
 struct ToolArgs {
-    std::string ckpt, data, out, in, split = "test", digit = "all";
+    std::string ckpt, arch, data, out, in, split = "test", digit = "all";
     long n = 64, k = 5000, iwae_k = 50, limit = 0, grid = 20, steps = 10;
     std::uint64_t seed = 1;
     int threads = 0;

@@ -23,7 +23,11 @@ int main(int argc, char** argv) {
                     "data-parallel over the processes of an MPI job: mpirun -np P vaelet-mnist train --distributed ...");
 
     mnist::ToolArgs a;
-    auto add_ckpt = [&](CLI::App* c) { c->add_option("--ckpt", a.ckpt, "checkpoint.safetensors of a trained run")->required(); };
+    auto add_ckpt = [&](CLI::App* c) {
+        c->add_option("--ckpt", a.ckpt, "checkpoint.safetensors of a trained run, a model file, or a PyTorch "
+                      "state_dict (safetensors)")->required();
+        c->add_option("--arch", a.arch, "a state_dict's MLP, when its tensors do not tell, e.g. \"activation=tanh\"");
+    };
     auto add_data = [&](CLI::App* c) { c->add_option("--data", a.data, "directory with the IDX files")->required(); };
     auto add_out = [&](CLI::App* c, const std::string& what) { c->add_option("--out", a.out, what)->required(); };
     auto add_common = [&](CLI::App* c) {

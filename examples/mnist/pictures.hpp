@@ -14,14 +14,15 @@ namespace mnist {
 
 class Pictures {
 public:
-    explicit Pictures(const vaelet::RunConfig& config)
+    /// For the model `vae` of a run configured by `config` (image shape in its extras, seed).
+    Pictures(const vaelet::RunConfig& config, const vaelet::Vae<float>& vae)
         : rows_(config.extra.value("image_rows", 28)), cols_(config.extra.value("image_cols", 28)),
-          conditions_(config.model.conditions) {
-        if (Eigen::Index(rows_) * cols_ != config.model.input)
-            throw vaelet::shape_error("the model has " + std::to_string(config.model.input) + " inputs, not " +
+          conditions_(vae.conditions()) {
+        if (Eigen::Index(rows_) * cols_ != vae.input())
+            throw vaelet::shape_error("the model has " + std::to_string(vae.input()) + " inputs, not " +
                                       std::to_string(rows_) + "x" + std::to_string(cols_) + " images");
         vaelet::Rng rng(config.train.seed + 7);  // the same 64 z at every epoch
-        z_ = vaelet::sample_prior<float>(64, config.model.latent, rng);
+        z_ = vaelet::sample_prior<float>(64, vae.latent(), rng);
         labels_ = digit_labels(64);
     }
 

@@ -1,6 +1,7 @@
 // vaelet-mnist sample | reconstruct | interpolate | manifold | encode | score | eval: using a trained checkpoint.
 #include "../common/program.hpp"
 #include "commands.hpp"
+#include "load.hpp"
 #include "pictures.hpp"
 
 #include <vaelet/data/batcher.hpp>
@@ -23,17 +24,17 @@ namespace {
 
 vaelet::TrainedModel<T> load(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    return vaelet::load_trained_model<T>(a.ckpt);
+    return load_model(a);
 }
 
-vaelet::Dataset load_split(const ToolArgs& a, const vaelet::RunConfig& config) {
+vaelet::Dataset load_split(const ToolArgs& a, const vaelet::Vae<T>& vae) {
     if (a.split != "test" && a.split != "train")
         throw vaelet::config_error("--split is \"" + a.split + "\"; use test or train");
     vaelet::Dataset data = vaelet::load_mnist(a.data, a.split);
-    if (data.features() != config.model.input)
+    if (data.features() != vae.input())
         throw vaelet::shape_error(a.data + ": images have " + std::to_string(data.features()) + " pixels (" +
                                   std::to_string(data.rows()) + "x" + std::to_string(data.cols()) +
-                                  ") but the checkpoint's model expects " + std::to_string(config.model.input));
+                                  ") but the checkpoint's model expects " + std::to_string(vae.input()));
     return data;
 }
 
@@ -81,10 +82,29 @@ double normal_quantile(double p) {
 
 }  // namespace
 
+vaelet::TrainedModel<T> load_model(const ToolArgs& a) {
+    const vaelet::SafeTensors st = vaelet::load_safetensors(a.ckpt);
+    const auto format = st.metadata.find("format");
+    const bool checkpoint = format != st.metadata.end() && format->second == vaelet::checkpoint_format;
+    if (checkpoint && !a.arch.empty())
+        throw vaelet::config_error("--arch is for a state_dict; " + a.ckpt + " is a checkpoint and knows its model");
+    if (checkpoint) return {vaelet::checkpoint_config(st), vaelet::model_from<T>(st)};
+    vaelet::LoadModelOptions options;
+    if (!a.arch.empty()) options.architecture = vaelet::parse_vae_config(a.arch);
+    vaelet::TrainedModel<T> m{vaelet::RunConfig{}, vaelet::model_from<T>(st, options)};
+    m.config.model.reset();
+    const auto side = Eigen::Index(std::lround(std::sqrt(double(m.vae->input()))));
+    if (side * side != m.vae->input())
+        throw vaelet::shape_error(a.ckpt + ": the model has " + std::to_string(m.vae->input()) +
+                                  " inputs, which are no square image");
+    m.config.extra = {{"image_rows", side}, {"image_cols", side}};
+    return m;
+}
+
 int run_sample(const ToolArgs& a) {
     auto [config, vae] = load(a);
     if (a.n < 1) throw vaelet::config_error("--n must be at least 1, got " + std::to_string(a.n));
-    const Pictures pictures(config);
+    const Pictures pictures(config, *vae);
     vaelet::Rng rng(a.seed);
     const vaelet::Matrix<T> c = pictures.digit_labels(a.n);
     const vaelet::Matrix<T> images = vae->generate(a.n, rng, pictures.conditions_for(c));
@@ -96,8 +116,8 @@ int run_sample(const ToolArgs& a) {
 int run_reconstruct(const ToolArgs& a) {
     auto [config, vae] = load(a);
     if (a.n < 1) throw vaelet::config_error("--n must be at least 1, got " + std::to_string(a.n));
-    const vaelet::Dataset test = load_split(a, config);
-    Pictures(config).reconstructions(*vae, test, a.out, a.n);
+    const vaelet::Dataset test = load_split(a, *vae);
+    Pictures(config, *vae).reconstructions(*vae, test, a.out, a.n);
     std::cout << "wrote " << std::min<long>(a.n, long(test.size())) << " test images and their reconstructions to "
               << a.out << '\n';
     return 0;
@@ -105,10 +125,10 @@ int run_reconstruct(const ToolArgs& a) {
 
 int run_interpolate(const ToolArgs& a) {
     auto [config, vae] = load(a);
-    if (config.model.conditions > 0)
+    if (vae->conditions() > 0)
         throw vaelet::config_error("interpolate works on unconditional models; this checkpoint is conditional");
     if (a.n < 1 || a.steps < 2) throw vaelet::config_error("--n must be at least 1 and --steps at least 2");
-    const vaelet::Dataset test = load_split(a, config);
+    const vaelet::Dataset test = load_split(a, *vae);
     if (test.size() < 2 * a.n) throw vaelet::config_error("--n " + std::to_string(a.n) + " needs " +
                                                           std::to_string(2 * a.n) + " test images");
     vaelet::Matrix<T> mu, logvar;
@@ -119,17 +139,17 @@ int run_interpolate(const ToolArgs& a) {
             const T t = T(s) / T(a.steps - 1);
             z.row(pair * a.steps + s) = (1 - t) * mu.row(2 * pair) + t * mu.row(2 * pair + 1);
         }
-    Pictures(config).save(vae->decode(z), int(a.steps), a.out);
+    Pictures(config, *vae).save(vae->decode(z), int(a.steps), a.out);
     std::cout << "wrote " << a.n << " interpolations of " << a.steps << " steps to " << a.out << '\n';
     return 0;
 }
 
 int run_manifold(const ToolArgs& a) {
     auto [config, vae] = load(a);
-    if (config.model.latent != 2)
+    if (vae->latent() != 2)
         throw vaelet::config_error("manifold draws a 2-D latent space, but this checkpoint has --latent " +
-                                   std::to_string(config.model.latent) + "; train one with --latent 2");
-    if (config.model.conditions > 0) throw vaelet::config_error("manifold works on unconditional models");
+                                   std::to_string(vae->latent()) + "; train one with --latent 2");
+    if (vae->conditions() > 0) throw vaelet::config_error("manifold works on unconditional models");
     if (a.grid < 2) throw vaelet::config_error("--grid must be at least 2");
     // Evenly spaced quantiles of N(0, 1), as in Kingma & Welling's figure 4.
     vaelet::Matrix<T> z(a.grid * a.grid, 2);
@@ -138,23 +158,21 @@ int run_manifold(const ToolArgs& a) {
             z(i * a.grid + j, 0) = T(normal_quantile(0.05 + 0.9 * double(j) / double(a.grid - 1)));
             z(i * a.grid + j, 1) = T(normal_quantile(0.95 - 0.9 * double(i) / double(a.grid - 1)));
         }
-    Pictures(config).save(vae->decode(z), int(a.grid), a.out);
+    Pictures(config, *vae).save(vae->decode(z), int(a.grid), a.out);
     std::cout << "wrote a " << a.grid << "x" << a.grid << " latent manifold to " << a.out << '\n';
     return 0;
 }
 
 int run_encode(const ToolArgs& a) {
-    vaelet::TrainedModel<T> loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
-    const auto& config = loaded.config;
-    auto& vae = loaded.vae;
-    const vaelet::Dataset data = load_split(a, config);
-    const Eigen::Index d = config.model.latent;
+    auto vae = load(a).vae;  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
+    const vaelet::Dataset data = load_split(a, *vae);
+    const Eigen::Index d = vae->latent();
     vaelet::AtomicWriter out(a.out);
     std::string header = "label";
     for (Eigen::Index j = 0; j < d; ++j) header += ",mu_" + std::to_string(j);
     for (Eigen::Index j = 0; j < d; ++j) header += ",logvar_" + std::to_string(j);
     out.write(header + "\n");
-    for_each_batch(data, config.model.conditions, [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index first) {
+    for_each_batch(data, vae->conditions(), [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index first) {
         vaelet::Matrix<T> mu, logvar;
         vae->encode(x, mu, logvar, c);
         std::string text;
@@ -173,14 +191,12 @@ int run_encode(const ToolArgs& a) {
 }
 
 int run_score(const ToolArgs& a) {
-    vaelet::TrainedModel<T> loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
-    const auto& config = loaded.config;
-    auto& vae = loaded.vae;
-    const vaelet::Dataset data = load_split(a, config);
+    auto vae = load(a).vae;  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
+    const vaelet::Dataset data = load_split(a, *vae);
     vaelet::Rng rng(a.seed);
     vaelet::AtomicWriter out(a.out);
     out.write("index,label,neg_elbo,recon_error\n");
-    for_each_batch(data, config.model.conditions, [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index first) {
+    for_each_batch(data, vae->conditions(), [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index first) {
         const auto s = vaelet::score_examples(*vae, x, rng, 1, c);
         std::string text;
         char line[128];
@@ -197,12 +213,10 @@ int run_score(const ToolArgs& a) {
 }
 
 int run_eval(const ToolArgs& a) {
-    vaelet::TrainedModel<T> loaded = load(a);  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
-    const auto& config = loaded.config;
-    auto& vae = loaded.vae;
+    auto vae = load(a).vae;  // no structured binding: C++17 lambdas cannot capture one (clang rejects it)
     if (a.k < 1 || a.iwae_k < 1) throw vaelet::config_error("--k and --iwae-k must be at least 1");
     if (a.limit < 0) throw vaelet::config_error("--limit must be 0 (all) or more");
-    vaelet::Dataset test = load_split(a, config);
+    vaelet::Dataset test = load_split(a, *vae);
     if (a.limit > 0 && a.limit < test.size()) test = test.head(a.limit);
 
     vaelet::Rng rng(a.seed);
@@ -210,7 +224,7 @@ int run_eval(const ToolArgs& a) {
     vaelet::ProgressBar bar(std::cerr, "eval", long(test.size()));
     const auto start = std::chrono::steady_clock::now();
     long done = 0;
-    for_each_batch(test, config.model.conditions, [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index) {
+    for_each_batch(test, vae->conditions(), [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index) {
         neg_elbo += vaelet::score_examples(*vae, x, rng, 1, c).neg_elbo.sum();
         iwae += vaelet::estimate_log_likelihood(*vae, x, a.iwae_k, rng, 4096, c).sum();
         log_px += vaelet::estimate_log_likelihood(*vae, x, a.k, rng, 4096, c).sum();

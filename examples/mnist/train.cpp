@@ -21,16 +21,16 @@ namespace {
 
 vaelet::RunConfig config_from_args(const TrainArgs& a, const vaelet::Dataset& train) {
     vaelet::RunConfig c;
-    c.model.input = train.features();
-    c.model.hidden.assign(a.hidden.begin(), a.hidden.end());
-    c.model.latent = a.latent;
-    c.model.likelihood = vaelet::parse_likelihood(a.likelihood);
-    if (c.model.likelihood == vaelet::LikelihoodKind::tabular)
+    c.model->input = train.features();
+    c.model->hidden.assign(a.hidden.begin(), a.hidden.end());
+    c.model->latent = a.latent;
+    c.model->likelihood = vaelet::parse_likelihood(a.likelihood);
+    if (c.model->likelihood == vaelet::LikelihoodKind::tabular)
         throw vaelet::config_error("--likelihood tabular is for tables, not images; use bernoulli, gaussian, "
                                    "gaussian_learned or gaussian_learned_per_dim");
-    c.model.sigma = a.sigma;
-    c.model.conditions = a.conditional ? 10 : 0;
-    c.model.validate();
+    c.model->sigma = a.sigma;
+    c.model->conditions = a.conditional ? 10 : 0;
+    c.model->validate();
     c.train = examples::train_options(a);
     c.extra = {{"data", a.data},
                {"image_rows", train.rows()},
@@ -80,9 +80,12 @@ int train_model(const TrainArgs& args, const examples::Peers& peers) {
         const auto& e = config.extra;
         train = training_set(args.data, e.value("exclude_digits", std::vector<int>{}), e.value("limit", 0L));
     }
-    if (train.features() != config.model.input)
+    if (!config.model)
+        throw vaelet::io_error(run.checkpoint + ": its model is not an MLP of vaelet-mnist's flags, so train cannot "
+                               "resume it; resume it with the program that composed it");
+    if (train.features() != config.model->input)
         throw vaelet::shape_error(args.data + ": images have " + std::to_string(train.features()) +
-                                  " pixels but the checkpoint's model expects " + std::to_string(config.model.input));
+                                  " pixels but the checkpoint's model expects " + std::to_string(config.model->input));
     examples::require_same_count(long(train.size()), "training images", peers);
     if (peers.leader()) {
         test = vaelet::load_mnist(args.data, "test");
@@ -90,7 +93,7 @@ int train_model(const TrainArgs& args, const examples::Peers& peers) {
     }
 
     vaelet::Rng init(config.train.seed);
-    vaelet::Vae<T> vae(config.model, init);
+    vaelet::Vae<T> vae(*config.model, init);
     vaelet::Trainer<T> trainer(vae, train, config.train, peers.peers);
     std::vector<vaelet::EpochMetrics> history;
     if (args.resume) {
@@ -98,7 +101,7 @@ int train_model(const TrainArgs& args, const examples::Peers& peers) {
         trainer.broadcast_state();
     }
 
-    const Pictures pictures(config);
+    const Pictures pictures(config, vae);
     if (peers.leader()) {
         std::cout << "training " << vae.parameter_count() << " parameters on " << train.size() << " images ("
                   << test.size() << " test), batch " << config.train.batch << ", ";

@@ -1,6 +1,7 @@
 // vaelet-mnist compress | decompress | generate | classify | anomaly: the business uses of a trained VAE.
 #include "../common/program.hpp"
 #include "commands.hpp"
+#include "load.hpp"
 #include "pictures.hpp"
 
 #include <vaelet/data/batcher.hpp>
@@ -59,22 +60,22 @@ int parse_digit(const std::string& text, const std::string& allowed) {
 
 int run_compress(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    const auto [config, vae] = vaelet::load_trained_model<T>(a.ckpt);
-    const vaelet::Dataset test = load_checked(a.data, a.split, config.model.input);
+    const auto [config, vae] = load_model(a);
+    const vaelet::Dataset test = load_checked(a.data, a.split, vae->input());
     const vaelet::Matrix<T> x = all_images(test);
-    const vaelet::Matrix<T> c = conditions_of(test, config.model.conditions);
+    const vaelet::Matrix<T> c = conditions_of(test, vae->conditions());
     vaelet::Matrix<T> mu, logvar;
-    vae->encode(x, mu, logvar, config.model.conditions ? &c : nullptr);
+    vae->encode(x, mu, logvar, vae->conditions() ? &c : nullptr);
     vaelet::write_latent_file(a.out, mu, test.labels());
 
     // What decompression gives back, against PCA with as many components, on the same images.
     const vaelet::Matrix<T> z = vaelet::read_latent_file(a.out).z;
-    const vaelet::Matrix<T> x_vae = vae->decode(z, config.model.conditions ? &c : nullptr);
+    const vaelet::Matrix<T> x_vae = vae->decode(z, vae->conditions() ? &c : nullptr);
     const vaelet::Pca<T> pca(x, z.cols());
     const vaelet::Matrix<T> x_pca = pca.inverse_transform(pca.transform(x)).cwiseMax(T(0)).cwiseMin(T(1));
     const double bytes = double(fs::file_size(a.out)) / double(test.size());
     std::printf("compressed %ld images to %s: %.1f bytes/image (raw %ld), ratio %.1fx\n", long(test.size()),
-                a.out.c_str(), bytes, long(config.model.input), double(config.model.input) / bytes);
+                a.out.c_str(), bytes, long(vae->input()), double(vae->input()) / bytes);
     std::printf("  %-26s PSNR %6.2f dB   BCE %7.2f nats/image\n", ("vaelet (latent " + std::to_string(z.cols()) + ", f16)").c_str(),
                 vaelet::mean_psnr(x, x_vae), vaelet::mean_bce(x, x_vae));
     std::printf("  %-26s PSNR %6.2f dB   BCE %7.2f nats/image\n", ("PCA (" + std::to_string(z.cols()) + " components)").c_str(),
@@ -84,19 +85,19 @@ int run_compress(const ToolArgs& a) {
 
 int run_decompress(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    const auto [config, vae] = vaelet::load_trained_model<T>(a.ckpt);
+    const auto [config, vae] = load_model(a);
     const vaelet::LatentCodes codes = vaelet::read_latent_file(a.in);
-    if (codes.z.cols() != config.model.latent)
+    if (codes.z.cols() != vae->latent())
         throw vaelet::shape_error(a.in + ": codes have " + std::to_string(codes.z.cols()) +
-                                  " dimensions but the checkpoint's model has --latent " + std::to_string(config.model.latent));
+                                  " dimensions but the checkpoint's model has --latent " + std::to_string(vae->latent()));
     vaelet::Matrix<T> c;
-    if (config.model.conditions) {
+    if (vae->conditions()) {
         if (codes.labels.empty()) throw vaelet::io_error(a.in + ": a conditional model needs the labels, and this file has none");
-        c = vaelet::one_hot<T>(codes.labels, config.model.conditions);
+        c = vaelet::one_hot<T>(codes.labels, vae->conditions());
     }
-    const vaelet::Matrix<T> x = vae->decode(codes.z, config.model.conditions ? &c : nullptr);
+    const vaelet::Matrix<T> x = vae->decode(codes.z, vae->conditions() ? &c : nullptr);
     if (fs::path(a.out).extension() == ".png") {
-        Pictures(config).save(x.topRows(std::min<Eigen::Index>(x.rows(), 256)), 16, a.out);
+        Pictures(config, *vae).save(x.topRows(std::min<Eigen::Index>(x.rows(), 256)), 16, a.out);
     } else {
         std::vector<std::uint8_t> pixels(std::size_t(x.size()));
         for (Eigen::Index i = 0; i < x.rows(); ++i)
@@ -110,7 +111,7 @@ int run_decompress(const ToolArgs& a) {
 
 int run_generate(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    const auto [config, vae] = vaelet::load_trained_model<T>(a.ckpt);
+    const auto [config, vae] = load_model(a);
     if (a.n < 1) throw vaelet::config_error("--n must be at least 1, got " + std::to_string(a.n));
     std::vector<int> labels;
     if (a.digit == "all") {
@@ -118,11 +119,11 @@ int run_generate(const ToolArgs& a) {
     } else {
         labels.assign(std::size_t(a.n), parse_digit(a.digit, "0..9 or all"));
     }
-    if (config.model.conditions == 0 && a.digit != "all")
+    if (vae->conditions() == 0 && a.digit != "all")
         throw vaelet::config_error("--digit needs a conditional model (train with --conditional)");
     vaelet::Rng rng(a.seed);
-    const vaelet::Matrix<T> c = config.model.conditions ? vaelet::one_hot<T>(labels, config.model.conditions) : vaelet::Matrix<T>();
-    const vaelet::Matrix<T> x = vae->generate(a.n, rng, config.model.conditions ? &c : nullptr);
+    const vaelet::Matrix<T> c = vae->conditions() ? vaelet::one_hot<T>(labels, vae->conditions()) : vaelet::Matrix<T>();
+    const vaelet::Matrix<T> x = vae->generate(a.n, rng, vae->conditions() ? &c : nullptr);
     std::vector<std::uint8_t> pixels(std::size_t(x.size())), label_bytes(labels.begin(), labels.end());
     for (Eigen::Index i = 0; i < x.rows(); ++i)
         for (Eigen::Index j = 0; j < x.cols(); ++j) pixels[std::size_t(i * x.cols() + j)] = to_byte(x(i, j));
@@ -131,8 +132,8 @@ int run_generate(const ToolArgs& a) {
     fs::create_directories(a.out, ec);
     if (ec) throw vaelet::io_error("--out " + a.out + ": cannot create the directory (" + ec.message() + "); choose another --out");
     vaelet::write_idx_images((fs::path(a.out) / "train-images-idx3-ubyte").string(), vaelet::Dataset(std::move(pixels), rows, cols));
-    if (config.model.conditions) vaelet::write_idx_labels((fs::path(a.out) / "train-labels-idx1-ubyte").string(), label_bytes);
-    std::cout << "wrote " << a.n << " generated images" << (config.model.conditions ? " and labels" : "") << " to " << a.out
+    if (vae->conditions()) vaelet::write_idx_labels((fs::path(a.out) / "train-labels-idx1-ubyte").string(), label_bytes);
+    std::cout << "wrote " << a.n << " generated images" << (vae->conditions() ? " and labels" : "") << " to " << a.out
               << '\n';
     return 0;
 }
@@ -180,10 +181,10 @@ int run_classify(const ToolArgs& a) {
 
 int run_anomaly(const ToolArgs& a) {
     examples::set_threads(a.threads);
-    const auto [config, vae] = vaelet::load_trained_model<T>(a.ckpt);
-    if (config.model.conditions) throw vaelet::config_error("anomaly scores need an unconditional model");
+    const auto [config, vae] = load_model(a);
+    if (vae->conditions()) throw vaelet::config_error("anomaly scores need an unconditional model");
     const int digit = parse_digit(a.digit, "0..9");
-    const vaelet::Dataset test = load_checked(a.data, "test", config.model.input);
+    const vaelet::Dataset test = load_checked(a.data, "test", vae->input());
     const vaelet::Matrix<T> x = all_images(test);
     vaelet::Rng rng(a.seed);
     const auto scores = vaelet::score_examples(*vae, x, rng, 1);
@@ -212,7 +213,7 @@ int run_anomaly(const ToolArgs& a) {
             picked.row(k) = x.row(order[std::size_t(k)]);
             picked.row(m + k) = x.row(order[order.size() - 1 - std::size_t(k)]);
         }
-        Pictures(config).save(picked, 8, a.out);
+        Pictures(config, *vae).save(picked, 8, a.out);
         std::cout << "most anomalous (top half) and least (bottom half): " << a.out << '\n';
     }
     return 0;

@@ -21,19 +21,22 @@ namespace tabular {
 /// The table encoder a vaelet-tabular checkpoint stores in its config (extra.encoder); `ckpt` names the file in
 /// errors, e.g. when it is a checkpoint of another program.
 inline vaelet::TabularEncoder encoder_of(const vaelet::RunConfig& config, const std::string& ckpt) {
-    if (config.model.likelihood != vaelet::LikelihoodKind::tabular || !config.extra.contains("encoder"))
-        throw vaelet::io_error(ckpt + ": not a vaelet-tabular checkpoint (its model has the " +
-                               vaelet::likelihood_name(config.model.likelihood) + " likelihood and no table "
-                               "encoder); give the RUN/checkpoint.safetensors that vaelet-tabular train wrote");
+    if (!config.model || config.model->likelihood != vaelet::LikelihoodKind::tabular || !config.extra.contains("encoder"))
+        throw vaelet::io_error(ckpt + ": not a vaelet-tabular checkpoint (its model has " +
+                               (config.model ? "the " + std::string(vaelet::likelihood_name(config.model->likelihood)) +
+                                                   " likelihood"
+                                             : std::string("no MLP configuration")) +
+                               " and no table encoder); give the RUN/checkpoint.safetensors that vaelet-tabular train "
+                               "wrote");
     vaelet::TabularEncoder encoder;
     try {
         encoder = vaelet::TabularEncoder::from_json(config.extra.at("encoder"));
     } catch (const vaelet::config_error& e) {
         throw vaelet::io_error(ckpt + ": " + e.what());
     }
-    if (encoder.layout() != config.model.tabular)
+    if (encoder.layout() != config.model->tabular)
         throw vaelet::io_error(ckpt + ": the stored table encoder makes " + std::to_string(encoder.width()) +
-                               " columns but the model's layout has " + std::to_string(config.model.tabular.width()) +
+                               " columns but the model's layout has " + std::to_string(config.model->tabular.width()) +
                                "; the checkpoint is damaged");
     return encoder;
 }

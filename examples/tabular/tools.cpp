@@ -55,7 +55,7 @@ Input read_input(const ToolArgs& a, const vaelet::TabularEncoder& encoder) {
 
 /// μ and log σ² of q(z|x) for every row, chunk by chunk.
 void encode_rows(vaelet::Vae<T>& vae, const vaelet::Matrix<T>& x, vaelet::Matrix<T>& mu, vaelet::Matrix<T>& logvar) {
-    const Index d = vae.config().latent;
+    const Index d = vae.latent();
     mu.resize(x.rows(), d);
     logvar.resize(x.rows(), d);
     vaelet::Matrix<T> m, v;

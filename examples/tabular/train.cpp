@@ -43,12 +43,12 @@ vaelet::CsvOptions declared_kinds(const TrainArgs& a) {
 
 vaelet::RunConfig config_from_args(const TrainArgs& a, const vaelet::TabularEncoder& encoder, const vaelet::CsvTable& table) {
     vaelet::RunConfig c;
-    c.model.input = encoder.width();
-    c.model.hidden.assign(a.hidden.begin(), a.hidden.end());
-    c.model.latent = a.latent;
-    c.model.likelihood = vaelet::LikelihoodKind::tabular;
-    c.model.tabular = encoder.layout();
-    c.model.validate();
+    c.model->input = encoder.width();
+    c.model->hidden.assign(a.hidden.begin(), a.hidden.end());
+    c.model->latent = a.latent;
+    c.model->likelihood = vaelet::LikelihoodKind::tabular;
+    c.model->tabular = encoder.layout();
+    c.model->validate();
     c.train = examples::train_options(a);
     c.extra = {{"program", "vaelet-tabular"},
                {"csv", a.csv},
@@ -127,7 +127,7 @@ int run_train(const TrainArgs& args) {
     examples::require_writable_dir(args.out);
 
     vaelet::Rng init(config.train.seed);
-    vaelet::Vae<T> vae(config.model, init);
+    vaelet::Vae<T> vae(*config.model, init);
     vaelet::Trainer<T> trainer(vae, train_rows, config.train);
     std::vector<vaelet::EpochMetrics> history;
     if (args.resume) {

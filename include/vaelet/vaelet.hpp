@@ -18,21 +18,28 @@
 #include "vaelet/core/tape.hpp"
 
 #include "vaelet/nn/activation.hpp"
+#include "vaelet/nn/build.hpp"
+#include "vaelet/nn/function.hpp"
 #include "vaelet/nn/linear.hpp"
 #include "vaelet/nn/mlp.hpp"
+#include "vaelet/nn/module.hpp"
 #include "vaelet/nn/parameter.hpp"
+#include "vaelet/nn/sequential.hpp"
+#include "vaelet/nn/shape.hpp"
 
 #include "vaelet/optim/adam.hpp"
 #include "vaelet/optim/clip.hpp"
 #include "vaelet/optim/schedule.hpp"
 #include "vaelet/optim/sgd.hpp"
 
+#include "vaelet/vae/architecture.hpp"
 #include "vaelet/vae/decoder.hpp"
 #include "vaelet/vae/elbo.hpp"
 #include "vaelet/vae/encoder.hpp"
 #include "vaelet/vae/iwae.hpp"
 #include "vaelet/vae/likelihood.hpp"
 #include "vaelet/vae/model.hpp"
+#include "vaelet/vae/prior.hpp"
 #include "vaelet/vae/sampler.hpp"
 #include "vaelet/vae/score.hpp"
 

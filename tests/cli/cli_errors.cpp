@@ -167,8 +167,8 @@ TEST_CASE("bad input: a file that is not a checkpoint") {
     vaelet::SafeTensors weights;  // a safetensors file, but not a vaelet checkpoint
     weights.put_vector<float>("fc1.bias", {1, 2, 3});
     vaelet::save_safetensors((dir / "weights.safetensors").string(), weights);
-    fails(dir / "weights.safetensors", {"not a vaelet checkpoint (metadata \"format\" is missing, expected "
-                                        "\"vaelet-checkpoint-1\")"});
+    fails(dir / "weights.safetensors", {"no tensor fc1.weight, so this is not a vaelet model file nor a state_dict "
+                                        "of PyTorch's example VAE", "--arch"});
 }
 
 TEST_CASE("bad input: an output path that cannot be written") {

@@ -22,9 +22,9 @@ TEST_CASE("train: 2 epochs write metrics.csv, PNGs and a checkpoint with PyTorch
     CHECK(png_size(t.out / "loss.png") == Size{640, 400});
 
     const vaelet::RunConfig config = vaelet::read_checkpoint_config(t.ckpt.string());
-    CHECK(config.model.input == 784);
-    CHECK(config.model.hidden == std::vector<vaelet::Index>{32});
-    CHECK(config.model.latent == 4);
+    CHECK(config.model->input == 784);
+    CHECK(config.model->hidden == std::vector<vaelet::Index>{32});
+    CHECK(config.model->latent == 4);
     CHECK(config.train.epochs == 2);
     CHECK(vaelet::load_model<float>(t.ckpt.string())->parameter_count() > 0);
 

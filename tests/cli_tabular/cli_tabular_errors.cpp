@@ -118,11 +118,11 @@ TEST_CASE("tabular bad input: a missing or foreign checkpoint") {
 
     // A checkpoint of an image VAE (what vaelet-mnist writes) has no table encoder.
     vaelet::RunConfig c;
-    c.model.input = 4;
-    c.model.hidden = {3};
-    c.model.latent = 2;
+    c.model->input = 4;
+    c.model->hidden = {3};
+    c.model->latent = 2;
     vaelet::Rng init(1);
-    vaelet::Vae<float> vae(c.model, init);
+    vaelet::Vae<float> vae(*c.model, init);
     const vaelet::Dataset images(std::vector<std::uint8_t>(8, 0), 2, 2);
     vaelet::Trainer<float> trainer(vae, images, c.train);
     const std::string image_ckpt = (dir / "image.safetensors").string();

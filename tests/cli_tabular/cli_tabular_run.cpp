@@ -27,11 +27,11 @@ TEST_CASE("tabular train: 2 epochs write metrics.csv and a checkpoint holding th
 
     // The model and its layout: spend and visits standardized, channel one-hot over app, store, web.
     const vaelet::RunConfig config = vaelet::read_checkpoint_config(t.ckpt.string());
-    CHECK(config.model.likelihood == vaelet::LikelihoodKind::tabular);
-    CHECK(config.model.tabular == vaelet::TabularLayout{2, {3}});
-    CHECK(config.model.input == 5);
-    CHECK(config.model.hidden == std::vector<vaelet::Index>{16});
-    CHECK(config.model.latent == 2);
+    CHECK(config.model->likelihood == vaelet::LikelihoodKind::tabular);
+    CHECK(config.model->tabular == vaelet::TabularLayout{2, {3}});
+    CHECK(config.model->input == 5);
+    CHECK(config.model->hidden == std::vector<vaelet::Index>{16});
+    CHECK(config.model->latent == 2);
     CHECK(config.train.epochs == 2);
     CHECK(config.extra.at("rows") == 310);
     const auto encoder = vaelet::TabularEncoder::from_json(config.extra.at("encoder"));
@@ -44,7 +44,7 @@ TEST_CASE("tabular train: 2 epochs write metrics.csv and a checkpoint holding th
                                                              {"channel", vaelet::ColumnKind::categorical},
                                                              {"group", vaelet::ColumnKind::ignored},
                                                              {"flag", vaelet::ColumnKind::ignored}});
-    CHECK(vaelet::load_model<float>(t.ckpt.string())->config().tabular == vaelet::TabularLayout{2, {3}});
+    CHECK(vaelet::load_model<float>(t.ckpt.string())->likelihood().layout() == vaelet::TabularLayout{2, {3}});
 
     std::set<std::string> files;
     for (const auto& entry : fs::directory_iterator(t.out)) files.insert(entry.path().filename().string());

@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     allow_rejection([&] {
         const vaelet::RunConfig config = vaelet::fuzz::tiny_config();
         vaelet::Rng rng(1);
-        vaelet::Vae<float> vae(config.model, rng);
+        vaelet::Vae<float> vae(*config.model, rng);
         vaelet::Trainer<float> trainer(vae, vaelet::fuzz::tiny_data(), config.train);
         vaelet::load_checkpoint(path, trainer);
         trainer.train_epoch();

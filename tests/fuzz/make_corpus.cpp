@@ -107,12 +107,13 @@ void safetensors_corpus(const fs::path& out, const fs::path& tmp) {
 void checkpoint_corpus(const fs::path& out, const fs::path& tmp) {
     const vaelet::RunConfig config = vaelet::fuzz::tiny_config();
     vaelet::Rng rng(1);
-    vaelet::Vae<float> vae(config.model, rng);
+    vaelet::Vae<float> vae(*config.model, rng);
     vaelet::Trainer<float> trainer(vae, vaelet::fuzz::tiny_data(), config.train);
     const auto path = (tmp / "ckpt").string();
 
     std::atomic<bool> stop{false};
-    trainer.train_epoch([&](long, double) { stop = true; }, &stop);  // one step: mid-epoch
+    trainer.on_step([&](const vaelet::StepReport&) { stop = true; });
+    trainer.train_epoch(&stop);  // one step: mid-epoch
     vaelet::save_checkpoint(path, trainer, {}, config);
     put_safetensors(out, "mid-epoch", read_all(path));
 

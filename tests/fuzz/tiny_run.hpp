@@ -2,7 +2,7 @@
 // them) and whose Trainer the target loads them into; both must use the same sizes, so they live here.
 //
 //   vaelet::Rng rng(1);
-//   vaelet::Vae<float> vae(vaelet::fuzz::tiny_config().model, rng);
+//   vaelet::Vae<float> vae(vaelet::fuzz::tiny_config().model.value(), rng);
 //   vaelet::Trainer<float> trainer(vae, vaelet::fuzz::tiny_data(), vaelet::fuzz::tiny_config().train);
 #pragma once
 
@@ -16,9 +16,9 @@ namespace vaelet::fuzz {
 /// A 4-3-2 VAE on 2×2 images, batches of 2.
 inline RunConfig tiny_config() {
     RunConfig c;
-    c.model.input = 4;
-    c.model.hidden = {3};
-    c.model.latent = 2;
+    c.model->input = 4;
+    c.model->hidden = {3};
+    c.model->latent = 2;
     c.train.epochs = 2;
     c.train.batch = 2;
     return c;

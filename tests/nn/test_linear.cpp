@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include <cmath>
 
 using namespace vaelet;
@@ -44,19 +47,26 @@ TEST_CASE_TEMPLATE("Linear computes x·Wᵀ + b and lists its parameters", T, fl
     CHECK_THROWS_AS(Linear<T>(0, 2, rng), config_error);
 }
 
-TEST_CASE("Mlp applies its activation after every layer and names its layers") {
+TEST_CASE("mlp builds a Sequential that applies its activation after every layer and names its layers") {
     Rng rng(2);
-    Mlp<double> mlp({4, 3, 2}, Activation::relu, rng, {"a", "b"});
+    Sequential<double> net = mlp<double>({4, 3, 2}, Activation::relu, rng, {"a", "b"});
     Tape<double> tape;
-    auto out = mlp(tape, tape.constant(Matrix<double>::Random(5, 4))).value();
+    auto out = net(tape, tape.constant(Matrix<double>::Random(5, 4))).value();
     CHECK(out.rows() == 5);
     CHECK(out.cols() == 2);
     CHECK(out.minCoeff() >= 0.0);
-    ParameterList<double> list;
-    mlp.collect_parameters(list, "enc.");
+    ParameterList<double> list = net.named_parameters("enc.");
     REQUIRE(list.size() == 4);
     CHECK(list[2].name == "enc.b.weight");
-    CHECK_THROWS_AS(Mlp<double>({4, 3}, Activation::relu, rng, {"a", "b"}), config_error);
+    CHECK(net.size() == 4);  // a, a_act, b, b_act
+    CHECK(net.name(1) == "a_act");
+    CHECK_THROWS_AS(mlp<double>({4, 3}, Activation::relu, rng, {"a", "b"}), config_error);
     CHECK(parse_activation("tanh") == Activation::tanh);
     CHECK_THROWS_WITH_AS(parse_activation("swish"), doctest::Contains("swish"), config_error);
+
+    // Without names, nn.Sequential(Linear, ReLU, Linear, ReLU)'s: the Linear layers are "0" and "2".
+    Sequential<double> plain = mlp<double>({4, 3, 2}, Activation::tanh, rng);
+    std::vector<std::string> names;
+    for (const auto& p : plain.named_parameters()) names.push_back(p.name);
+    CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"});
 }

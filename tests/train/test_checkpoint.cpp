@@ -30,9 +30,9 @@ std::string file_bytes(const std::string& path) {
 
 RunConfig config() {
     RunConfig c;
-    c.model.input = 64;
-    c.model.hidden = {16};
-    c.model.latent = 3;
+    c.model->input = 64;
+    c.model->hidden = {16};
+    c.model->latent = 3;
     c.train.epochs = 3;
     c.train.batch = 16;
     c.train.seed = 9;
@@ -48,28 +48,29 @@ TEST_CASE("a checkpoint taken mid-epoch resumes into a bit-identical run") {
 
     {  // uninterrupted
         Rng init(c.train.seed);
-        Vae<float> vae(c.model, init);
+        Vae<float> vae(*c.model, init);
         Trainer<float> t(vae, train, c.train);
         while (t.epoch() < c.train.epochs) t.train_epoch();
         save_checkpoint(straight, t, {}, c);
     }
     {  // stopped after 3 steps of epoch 2
         Rng init(c.train.seed);
-        Vae<float> vae(c.model, init);
+        Vae<float> vae(*c.model, init);
         Trainer<float> t(vae, train, c.train);
         t.train_epoch();
         std::atomic<bool> stop{false};
         int steps = 0;
-        t.train_epoch([&](long, double) { stop = ++steps == 3; }, &stop);
+        t.on_step([&](const vaelet::StepReport&) { stop = ++steps == 3; });
+        t.train_epoch(&stop);
         CHECK_FALSE(t.finished());
         save_checkpoint(interrupted, t, {}, c);
     }
     {  // resumed from the file, with a fresh model and trainer
         const RunConfig loaded = read_checkpoint_config(interrupted);
-        CHECK(loaded.model.latent == 3);
+        CHECK(loaded.model->latent == 3);
         CHECK(loaded.train.batch == 16);
         Rng init(1234);  // different initial weights: the checkpoint must overwrite them all
-        Vae<float> vae(loaded.model, init);
+        Vae<float> vae(*loaded.model, init);
         Trainer<float> t(vae, train, loaded.train);
         load_checkpoint(interrupted, t);
         CHECK(t.epoch() == 1);
@@ -80,7 +81,7 @@ TEST_CASE("a checkpoint taken mid-epoch resumes into a bit-identical run") {
     CHECK(file_bytes(straight) == file_bytes(resumed));
 
     auto model = load_model<float>(straight);
-    CHECK(model->config().hidden == std::vector<Index>{16});
+    CHECK(model->parameter_count() == (64 * 16 + 16) + 2 * (16 * 3 + 3) + (3 * 16 + 16) + (16 * 64 + 64));
     auto st = load_safetensors(straight);
     CHECK(st.contains("fc1.weight"));
     CHECK(st.contains("fc21.bias"));
@@ -95,13 +96,13 @@ TEST_CASE("loading a checkpoint into another architecture or a non-checkpoint fa
     const RunConfig c = config();
     const std::string path = temp_path("arch");
     Rng init(1);
-    Vae<float> vae(c.model, init);
+    Vae<float> vae(*c.model, init);
     Trainer<float> t(vae, train, c.train);
     save_checkpoint(path, t, {}, c);
 
     RunConfig other = c;
-    other.model.hidden = {8};
-    Vae<float> small(other.model, init);
+    other.model->hidden = {8};
+    Vae<float> small(*other.model, init);
     Trainer<float> t2(small, train, other.train);
     CHECK_THROWS_WITH_AS(load_checkpoint(path, t2), doctest::Contains("fc1.weight"), io_error);
 
@@ -145,7 +146,7 @@ TEST_CASE("a damaged config in a checkpoint is an io_error, not a cast of 1e300 
     const RunConfig c = config();
     const std::string original = temp_path("config_original"), path = temp_path("config_damaged");
     Rng init(1);
-    Vae<float> vae(c.model, init);
+    Vae<float> vae(*c.model, init);
     Trainer<float> t(vae, train, c.train);
     save_checkpoint(original, t, {}, c);
 
@@ -168,7 +169,20 @@ TEST_CASE("a damaged config in a checkpoint is an io_error, not a cast of 1e300 
     // Sizes the file's weights cannot back: read_checkpoint_config refuses them, so load_model never builds them.
     CHECK(damaged([](auto& j) { j["model"]["hidden"] = nlohmann::json::array({100'000'000}); })
               .find("describes a model of at least") != std::string::npos);
-    CHECK_THROWS_WITH_AS(load_model<float>(path), doctest::Contains("describes a model of at least"), io_error);
+    CHECK_THROWS_WITH_AS(load_trained_model<float>(path), doctest::Contains("describes a model of at least"), io_error);
+    {  // a composed model (no MLP config) builds from its architecture, which a damaged file cannot inflate either
+        SafeTensors st = load_safetensors(original);
+        nlohmann::json run = nlohmann::json::parse(st.metadata.at("config"));
+        run.erase("model");
+        st.metadata["config"] = run.dump();
+        std::string arch = st.metadata.at("architecture");
+        const std::string fc1 = "\"in_features\":64,\"out_features\":16";
+        REQUIRE(arch.find(fc1) != std::string::npos);
+        arch.replace(arch.find(fc1), fc1.size(), "\"in_features\":64,\"out_features\":100000000");
+        st.metadata["architecture"] = arch;
+        save_safetensors(path, st);
+        CHECK_THROWS_WITH_AS(load_model<float>(path), doctest::Contains("more weights than the file holds"), io_error);
+    }
     CHECK(damaged([](auto& j) {
               j["model"]["input"] = std::int64_t(1) << 62;
               j["model"]["conditions"] = std::int64_t(1) << 62;  // input + conditions would overflow Index
@@ -185,17 +199,18 @@ TEST_CASE("damaged progress, random states or history in a checkpoint are io_err
     const std::string original = temp_path("progress_original"), path = temp_path("progress_damaged");
     {
         Rng init(1);
-        Vae<float> vae(c.model, init);
+        Vae<float> vae(*c.model, init);
         Trainer<float> t(vae, train, c.train);
         std::atomic<bool> stop{false};
-        t.train_epoch([&](long, double) { stop = true; }, &stop);  // one step into the epoch
+        t.on_step([&](const vaelet::StepReport&) { stop = true; });
+        t.train_epoch(&stop);  // one step into the epoch
         save_checkpoint(original, t, {}, c);
     }
     const auto load_damaged = [&](auto&&... replace) {
         std::filesystem::copy_file(original, path, std::filesystem::copy_options::overwrite_existing);
         rewrite(path, unchanged, replace...);
         Rng init(1);
-        Vae<float> vae(c.model, init);
+        Vae<float> vae(*c.model, init);
         Trainer<float> t(vae, train, c.train);
         const Matrix<float> weights_before = t.parameters().front().param->value;
         std::string message = "(no io_error)";
@@ -225,4 +240,43 @@ TEST_CASE("damaged progress, random states or history in a checkpoint are io_err
     // int(NaN) is undefined behaviour.
     CHECK(load_damaged(F64{{"history", {std::nan(""), 0, 0, 0, 0, 0, 0}}}).find("epoch number") != std::string::npos);
     for (const auto& p : {original, path}) std::filesystem::remove(p);
+}
+
+TEST_CASE("a checkpoint of vaelet 0.1 before composable models loads, and resumes into the run it would have made") {
+    // tests/train/fixtures/make_v0_checkpoints.cpp wrote both with vaelet 4250c81: a 64-8-2 MLP, 3 epochs of batch
+    // 16, stopped after 3 steps of epoch 2, and the same run straight through.
+    const std::string dir = std::string(VAELET_TEST_SOURCE_DIR) + "/train/fixtures/";
+    const RunConfig c = read_checkpoint_config(dir + "v0_interrupted.safetensors");
+    REQUIRE(c.model);
+    CHECK(c.model->hidden == std::vector<Index>{8});
+    CHECK(c.train.optimizer == "adam");  // a field the old format did not have keeps its default
+    const Dataset train = testing::synthetic_images(100, 4);
+    Rng init(77);
+    Vae<float> vae(*c.model, init);
+    Trainer<float> t(vae, train, c.train);
+    load_checkpoint(dir + "v0_interrupted.safetensors", t);
+    CHECK(t.epoch() == 1);
+    CHECK(t.in_epoch());
+    while (t.epoch() < c.train.epochs) t.train_epoch();
+
+    // The same weights as the old library's uninterrupted run: equal bit for bit in a build with the fixture's
+    // flags (-march=x86-64-v3), and to float rounding in another (sums in another order).
+    const auto straight = load_model<float>(dir + "v0_straight.safetensors");
+    auto a = vae.named_parameters(), b = straight->named_parameters();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        CAPTURE(a[k].name);
+        CHECK((a[k].param->value - b[k].param->value).cwiseAbs().maxCoeff() <= 1e-4f);
+    }
+    const SafeTensors old_file = load_safetensors(dir + "v0_straight.safetensors");
+    const std::string path = temp_path("v0_resumed");
+    save_checkpoint(path, t, {}, c);
+    const SafeTensors new_file = load_safetensors(path);
+    for (const auto& [name, tensor] : old_file.tensors()) {  // the same tensors, names and shapes
+        CAPTURE(name);
+        REQUIRE(new_file.contains(name));
+        CHECK(new_file.at(name).shape == tensor.shape);
+    }
+    CHECK(new_file.tensors().size() == old_file.tensors().size());
+    std::filesystem::remove(path);
 }

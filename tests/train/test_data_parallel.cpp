@@ -56,7 +56,7 @@ Outcome<T> train_alone(const Dataset& data, const TrainOptions& options) {
     Trainer<T> trainer(vae, data, options);
     while (trainer.epoch() < options.epochs) o.epochs.push_back(trainer.train_epoch());
     for (auto& p : vae.named_parameters()) o.weights.push_back(p.param->value);
-    o.noise = trainer.noise_rng().state();
+    o.noise = trainer.state().noise_rng;
     o.steps = trainer.step();
     o.skipped = trainer.sums().skipped_batches;
     return o;
@@ -82,12 +82,13 @@ std::vector<Outcome<T>> train_together(const Dataset& data, const TrainOptions& 
                 std::atomic<bool> stop{false};
                 long steps = 0;
                 const long stop_at = stop_after(rank);
+                trainer.on_step([&](const StepReport&) { stop = ++steps == stop_at; });
                 while (trainer.epoch() < options.epochs) {
-                    o.epochs.push_back(trainer.train_epoch([&](long, double) { stop = ++steps == stop_at; }, &stop));
+                    o.epochs.push_back(trainer.train_epoch(&stop));
                     if (!trainer.finished()) break;
                 }
                 for (auto& p : vae.named_parameters()) o.weights.push_back(p.param->value);
-                o.noise = trainer.noise_rng().state();
+                o.noise = trainer.state().noise_rng;
                 o.steps = trainer.step();
                 o.skipped = trainer.sums().skipped_batches;
             } catch (const std::exception& e) {
@@ -176,7 +177,7 @@ TEST_CASE("a batch with fewer rows than processes leaves some processes an empty
     TrainOptions tiny = small_options();
     tiny.batch = 2;
     const auto refused = train_together<double>(data, tiny, 3);
-    CHECK(refused[0].error.find("--batch 2 is smaller than the 3 processes") != std::string::npos);
+    CHECK(refused[0].error.find("batch 2 is smaller than the 3 processes") != std::string::npos);
 }
 
 TEST_CASE("a non-finite loss on one process is skipped by all processes, or stops all of them with an error") {

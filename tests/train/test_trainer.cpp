@@ -72,7 +72,7 @@ TEST_CASE("β warm-up rises linearly per step and KL-free training errors are ca
 
     TrainOptions bad = small_options();
     bad.batch = 0;
-    CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("--batch"), config_error);
+    CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("batch must be at least 1"), config_error);
     const Dataset wrong = testing::synthetic_images(10, 1).head(10);
     VaeConfig other = small_config();
     other.input = 100;

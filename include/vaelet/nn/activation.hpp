@@ -1,10 +1,12 @@
-// vaelet/nn/activation.hpp — the activations an MLP can use between its layers, chosen at run time.
+// vaelet/nn/activation.hpp — the built-in activations, chosen at run time, as a function and as a module.
 //
 //   auto h = vaelet::activate(vaelet::Activation::relu, pre);
 //   auto a = vaelet::parse_activation("tanh");
+//   net.add(vaelet::Activation::relu);              // Sequential wraps it in an ActivationLayer
 #pragma once
 
 #include "vaelet/core/ops.hpp"
+#include "vaelet/nn/module.hpp"
 
 #include <string>
 
@@ -44,5 +46,31 @@ inline Activation parse_activation(const std::string& name) {
     throw config_error("unknown activation '" + name +
                        "'; use one of identity, relu, leaky_relu, tanh, sigmoid, softplus");
 }
+
+/// PyTorch's class name of an activation, used in module specs: "ReLU", "LeakyReLU", "Tanh", ….
+inline const char* activation_class(Activation a) {
+    switch (a) {
+        case Activation::identity: return "Identity";
+        case Activation::relu: return "ReLU";
+        case Activation::leaky_relu: return "LeakyReLU";
+        case Activation::tanh: return "Tanh";
+        case Activation::sigmoid: return "Sigmoid";
+        case Activation::softplus: return "Softplus";
+    }
+    return "?";
+}
+
+/// A built-in activation as a module (nn.ReLU, nn.Tanh, …; LeakyReLU's slope is 0.01, nn.LeakyReLU's default).
+template <class T>
+class ActivationLayer : public Module<T> {
+public:
+    explicit ActivationLayer(Activation a) : a_(a) {}
+    Var<T> forward(Tape<T>&, const Var<T>& x) override { return activate(a_, x); }
+    ModuleSpec spec() const override { return {activation_class(a_), {}, {}, {}, {}}; }
+    Activation activation() const { return a_; }
+
+private:
+    Activation a_;
+};
 
 }  // namespace vaelet

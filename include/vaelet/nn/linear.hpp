@@ -7,6 +7,7 @@
 
 #include "vaelet/core/ops.hpp"
 #include "vaelet/core/random.hpp"
+#include "vaelet/nn/module.hpp"
 #include "vaelet/nn/parameter.hpp"
 
 #include <cmath>
@@ -15,11 +16,10 @@
 namespace vaelet {
 
 template <class T>
-struct Linear {
+class Linear : public Module<T> {
+public:
     Parameter<T> weight;  // out × in, PyTorch's layout
     Parameter<T> bias;    // 1 × out, a 1-D tensor to other tools
-
-    Linear() = default;
 
     /// Kaiming-uniform with a = √5, i.e. weights and bias ~ U(−1/√in, 1/√in), exactly as nn.Linear's default.
     Linear(Index in, Index out, Rng& rng) : weight(out, in), bias(1, out, /*vector=*/true) {
@@ -34,13 +34,15 @@ struct Linear {
     Index in() const { return weight.value.cols(); }
     Index out() const { return weight.value.rows(); }
 
-    Var<T> operator()(Tape<T>& tape, const Var<T>& x) { return linear(x, weight.on(tape), bias.on(tape)); }
+    Var<T> forward(Tape<T>& tape, const Var<T>& x) override { return linear(x, weight.on(tape), bias.on(tape)); }
 
     /// Appends "<prefix>weight" and "<prefix>bias".
-    void collect_parameters(ParameterList<T>& list, const std::string& prefix) {
+    void collect_parameters(ParameterList<T>& list, const std::string& prefix) override {
         list.push_back({prefix + "weight", &weight});
         list.push_back({prefix + "bias", &bias});
     }
+
+    ModuleSpec spec() const override { return {"Linear", {{"in_features", in()}, {"out_features", out()}}, {}, {}, {}}; }
 };
 
 }  // namespace vaelet

@@ -1,54 +1,48 @@
-// vaelet/nn/mlp.hpp — a stack of Linear layers with an activation after each.
+// vaelet/nn/mlp.hpp — a builder of the multilayer perceptron: Linear layers with an activation after each, as a
+// Sequential.
 //
-//   vaelet::Mlp<float> trunk({784, 400}, vaelet::Activation::relu, rng, {"fc1"});   // one layer named fc1
-//   auto h = trunk(tape, x);                                                        // relu(fc1(x))
-//   trunk.collect_parameters(list, "encoder.");                                     // encoder.fc1.weight, ...
+//   vaelet::Sequential<float> trunk = vaelet::mlp<float>({784, 400}, vaelet::Activation::relu, rng, {"fc1"});
+//   auto h = trunk(tape, x);                                 // relu(fc1(x))
+//   trunk.named_parameters("encoder.");                      // encoder.fc1.weight, encoder.fc1.bias
 #pragma once
 
-#include "vaelet/nn/activation.hpp"
 #include "vaelet/nn/linear.hpp"
+#include "vaelet/nn/sequential.hpp"
 
 #include <string>
 #include <vector>
 
 namespace vaelet {
 
+/// Appends widths.size() − 1 layers to `net`, widths = {in, h1, …, out}, each Linear followed by `activation`.
+/// `names` names the Linear layers, each activation then being "<layer>_act"; without names every module is named
+/// by its position, as in nn.Sequential(Linear, ReLU, Linear, ReLU) ("0.weight", "2.weight"). Layers are
+/// initialised in order from `rng`.
 template <class T>
-class Mlp {
-public:
-    Mlp() = default;
-
-    /// `widths` = {in, h1, …, out} gives widths.size() − 1 layers, each followed by `activation`.
-    /// `names` names the layers (default "0", "1", …); names.size() must equal the number of layers.
-    Mlp(const std::vector<Index>& widths, Activation activation, Rng& rng, std::vector<std::string> names = {})
-        : activation_(activation), names_(std::move(names)) {
-        if (widths.size() < 2) throw config_error("Mlp: needs at least an input and an output width");
-        if (names_.empty())
-            for (std::size_t k = 0; k + 1 < widths.size(); ++k) names_.push_back(std::to_string(k));
-        if (names_.size() + 1 != widths.size())
-            throw config_error("Mlp: " + std::to_string(names_.size()) + " names for " +
-                               std::to_string(widths.size() - 1) + " layers");
-        for (std::size_t k = 0; k + 1 < widths.size(); ++k) layers_.emplace_back(widths[k], widths[k + 1], rng);
+Sequential<T>& add_mlp(Sequential<T>& net, const std::vector<Index>& widths, Activation activation, Rng& rng,
+                       std::vector<std::string> names = {}) {
+    if (widths.size() < 2) throw config_error("mlp: needs at least an input and an output width");
+    if (!names.empty() && names.size() + 1 != widths.size())
+        throw config_error("mlp: " + std::to_string(names.size()) + " names for " + std::to_string(widths.size() - 1) +
+                           " layers");
+    for (std::size_t k = 0; k + 1 < widths.size(); ++k) {
+        Linear<T> layer(widths[k], widths[k + 1], rng);
+        if (names.empty()) {
+            net.add(std::move(layer)).add(activation);
+        } else {
+            net.add(names[k], std::move(layer)).add(names[k] + "_act", activation);
+        }
     }
+    return net;
+}
 
-    Var<T> operator()(Tape<T>& tape, Var<T> x) {
-        for (auto& layer : layers_) x = activate(activation_, layer(tape, x));
-        return x;
-    }
-
-    void collect_parameters(ParameterList<T>& list, const std::string& prefix) {
-        for (std::size_t k = 0; k < layers_.size(); ++k) layers_[k].collect_parameters(list, prefix + names_[k] + ".");
-    }
-
-    Index in() const { return layers_.front().in(); }
-    Index out() const { return layers_.back().out(); }
-    bool empty() const { return layers_.empty(); }
-    Activation activation() const { return activation_; }
-
-private:
-    Activation activation_ = Activation::relu;
-    std::vector<std::string> names_;
-    std::vector<Linear<T>> layers_;
-};
+/// A new Sequential of add_mlp's layers.
+template <class T>
+Sequential<T> mlp(const std::vector<Index>& widths, Activation activation, Rng& rng,
+                  std::vector<std::string> names = {}) {
+    Sequential<T> net;
+    add_mlp(net, widths, activation, rng, std::move(names));
+    return net;
+}
 
 }  // namespace vaelet

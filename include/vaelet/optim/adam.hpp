@@ -13,7 +13,7 @@
 // The scalar factors are computed in double, as Python does, then rounded to T once.
 #pragma once
 
-#include "vaelet/optim/optimizer_state.hpp"
+#include "vaelet/optim/optimizer.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -56,7 +56,7 @@ inline AdamOptions adamw_options(double lr = 1e-3, double weight_decay = 1e-2) {
 }
 
 template <class T>
-class Adam {
+class Adam : public Optimizer<T> {
 public:
     /// Allocates the moments (zero) for every parameter now, so `named_state()` is complete before the first
     /// step and `step()` never allocates. The parameters must outlive the optimizer.
@@ -71,16 +71,17 @@ public:
     }
 
     /// One update of every parameter from its gradient; the gradients are left as they are.
-    void step() { update(/*zero_grad=*/false); }
+    void step() override { update(/*zero_grad=*/false); }
     /// `step()` then `zero_grad()` in one pass over memory: each gradient is zeroed right after it is used.
-    void step_and_zero_grad() { update(/*zero_grad=*/true); }
-    void zero_grad() {
+    void step_and_zero_grad() override { update(/*zero_grad=*/true); }
+    void zero_grad() override {
         for (auto& p : params_) p.param->zero_grad();
     }
 
     const AdamOptions& options() const { return options_; }
     /// For a learning-rate schedule: takes effect from the next step.
-    void set_lr(double lr) {
+    double lr() const override { return options_.lr; }
+    void set_lr(double lr) override {
         AdamOptions o = options_;
         o.lr = lr;
         o.validate();
@@ -88,14 +89,14 @@ public:
     }
 
     /// Steps taken (PyTorch's state["step"]); the bias corrections depend on it, so a checkpoint stores it.
-    std::int64_t step_count() const { return step_; }
-    void set_step_count(std::int64_t step) {
+    std::int64_t step_count() const override { return step_; }
+    void set_step_count(std::int64_t step) override {
         if (step < 0) throw config_error("Adam: the step count must be 0 or more, got " + std::to_string(step));
         step_ = step;
     }
 
     /// "<parameter>.exp_avg" and "<parameter>.exp_avg_sq" for every parameter, in parameter order.
-    StateList<T> named_state() {
+    StateList<T> named_state() override {
         StateList<T> state;
         for (std::size_t i = 0; i < params_.size(); ++i) {
             state.push_back({params_[i].name + ".exp_avg", &exp_avg_[i]});
@@ -103,6 +104,8 @@ public:
         }
         return state;
     }
+    std::string name() const override { return options_.decoupled_weight_decay ? "adamw" : "adam"; }
+
     /// Restores one buffer of `named_state()`; throws config_error/shape_error on an unknown name or a wrong shape.
     void load_state(const std::string& name, const Matrix<T>& value) { load_named_state(named_state(), name, value); }
 

@@ -12,7 +12,7 @@
 //   p ← p − lr·g
 #pragma once
 
-#include "vaelet/optim/optimizer_state.hpp"
+#include "vaelet/optim/optimizer.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -45,7 +45,7 @@ struct SgdOptions {
 };
 
 template <class T>
-class Sgd {
+class Sgd : public Optimizer<T> {
 public:
     /// Allocates the momentum buffers (when momentum ≠ 0) now, so `named_state()` is complete before the first
     /// step and `step()` never allocates. The parameters must outlive the optimizer.
@@ -60,16 +60,17 @@ public:
     }
 
     /// One update of every parameter from its gradient; the gradients are left as they are.
-    void step() { update(/*zero_grad=*/false); }
+    void step() override { update(/*zero_grad=*/false); }
     /// `step()` then `zero_grad()` in one pass over memory: each gradient is zeroed right after it is used.
-    void step_and_zero_grad() { update(/*zero_grad=*/true); }
-    void zero_grad() {
+    void step_and_zero_grad() override { update(/*zero_grad=*/true); }
+    void zero_grad() override {
         for (auto& p : params_) p.param->zero_grad();
     }
 
     const SgdOptions& options() const { return options_; }
     /// For a learning-rate schedule: takes effect from the next step.
-    void set_lr(double lr) {
+    double lr() const override { return options_.lr; }
+    void set_lr(double lr) override {
         SgdOptions o = options_;
         o.lr = lr;
         o.validate();
@@ -78,19 +79,21 @@ public:
 
     /// Steps taken. Step 0 is the one that starts the momentum buffers from the gradient (PyTorch's "buffer is
     /// None"), so a checkpoint stores it with the buffers.
-    std::int64_t step_count() const { return step_; }
-    void set_step_count(std::int64_t step) {
+    std::int64_t step_count() const override { return step_; }
+    void set_step_count(std::int64_t step) override {
         if (step < 0) throw config_error("SGD: the step count must be 0 or more, got " + std::to_string(step));
         step_ = step;
     }
 
     /// "<parameter>.momentum_buffer" for every parameter, in parameter order; empty without momentum.
-    StateList<T> named_state() {
+    StateList<T> named_state() override {
         StateList<T> state;
         for (std::size_t i = 0; i < momentum_buffer_.size(); ++i)
             state.push_back({params_[i].name + ".momentum_buffer", &momentum_buffer_[i]});
         return state;
     }
+    std::string name() const override { return "sgd"; }
+
     /// Restores one buffer of `named_state()`; throws config_error/shape_error on an unknown name or a wrong shape.
     void load_state(const std::string& name, const Matrix<T>& value) { load_named_state(named_state(), name, value); }
 

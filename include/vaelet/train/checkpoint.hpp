@@ -1,25 +1,25 @@
-// vaelet/train/checkpoint.hpp — a training run in one safetensors file: the weights under PyTorch's names, the
-// optimizer's moments, both random streams, the batch position, the epoch's running sums, the loss history and
-// the configuration. Loading it resumes the run bit for bit; its weights load straight into PyTorch.
+// vaelet/train/checkpoint.hpp — a training run in one safetensors file: the model (its architecture and weights,
+// as io/model_file.hpp stores them), the trainer's state (the optimizer's buffers, both random streams, the batch
+// position, the epoch's running sums), the loss history and the run's configuration. Loading it resumes the run bit
+// for bit; load_model reads the model alone, and the weights of the MLP load straight into PyTorch.
 //
 //   vaelet::save_checkpoint(run + "/checkpoint.safetensors", trainer, history, config);
 //   auto ckpt = vaelet::read_checkpoint_config(path);          // the model and training settings
 //   auto vae = vaelet::load_model<float>(path);                 // the model alone, for sample/encode/score
 //
-// Layout: weights "fc1.weight", "fc1.bias", … (the model's names without "encoder."/"decoder."); optimizer state
-// "optim.<weight>.<buffer>" and "optim.step"; "rng.shuffle"/"rng.noise" (4 × U64 words) with "….spare" (F64:
-// has-spare flag, value); "progress" (I64: epochs done, steps, epoch under way, batch position); "epoch_sums" and
-// "history" (F64). Metadata: "format" = "vaelet-checkpoint-1", "vaelet_version", "config" (JSON). Nothing measured
-// in wall-clock time is stored, so two identical runs write identical bytes.
-//
-// A tabular model (likelihood "tabular") also stores its column layout in the config, as model.tabular =
-// {"numeric": n, "categorical_sizes": [...]}; other models' configs have no such field.
+// Layout: weights under their file names ("fc1.weight", … for the MLP: the model's names without "encoder."/
+// "decoder." when they stay unique); the trainer's state, written and read by put_trainer_state/get_trainer_state
+// alone: optimizer buffers "optim.<weight>.<buffer>" and "optim.step"; "rng.shuffle"/"rng.noise"/"rng.epoch_order"
+// (4 × U64 words) with "….spare" (F64: has-spare flag, value); "progress" (I64: epochs done, steps, epoch under
+// way, batch position); "epoch_sums"; and "history" (F64). Metadata: "format" = "vaelet-checkpoint-1",
+// "vaelet_version", "architecture" (JSON), "config" (JSON, the field tables of VaeConfig and TrainOptions). Nothing
+// measured in wall-clock time is stored, so two identical runs write identical bytes. Checkpoints written before
+// the "architecture" metadata existed load too (their model is the MLP of config.model).
 #pragma once
 
-#include "vaelet/io/safetensors.hpp"
+#include "vaelet/io/model_file.hpp"
 #include "vaelet/train/metrics.hpp"
 #include "vaelet/train/trainer.hpp"
-#include "vaelet/version.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -28,7 +28,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +38,10 @@ namespace vaelet {
 
 inline constexpr const char* checkpoint_format = "vaelet-checkpoint-1";
 
-/// What a run was configured with: the model, the training settings and free-form extras (data dir, ...).
+/// What a run was configured with: the MLP's configuration when the model is one (composed models describe
+/// themselves in the checkpoint's architecture), the training settings and free-form extras (data dir, ...).
 struct RunConfig {
-    VaeConfig model;
+    std::optional<VaeConfig> model = VaeConfig{};
     TrainOptions train;
     std::string dtype = "float32";
     nlohmann::json extra = nlohmann::json::object();
@@ -46,113 +49,27 @@ struct RunConfig {
 
 inline nlohmann::json to_json(const RunConfig& c) {
     nlohmann::json j;
-    j["model"] = {{"input", c.model.input},
-                  {"hidden", c.model.hidden},
-                  {"latent", c.model.latent},
-                  {"activation", activation_name(c.model.activation)},
-                  {"likelihood", likelihood_name(c.model.likelihood)},
-                  {"sigma", c.model.sigma},
-                  {"conditions", c.model.conditions}};
-    if (c.model.likelihood == LikelihoodKind::tabular)
-        j["model"]["tabular"] = {{"numeric", c.model.tabular.numeric},
-                                 {"categorical_sizes", c.model.tabular.categorical_sizes}};
-    j["train"] = {{"epochs", c.train.epochs},       {"batch", c.train.batch},
-                  {"lr", c.train.lr},               {"beta", c.train.beta},
-                  {"warmup_epochs", c.train.warmup_epochs}, {"free_bits", c.train.free_bits},
-                  {"clip_norm", c.train.clip_norm}, {"skip_non_finite", c.train.skip_non_finite},
-                  {"seed", c.train.seed}};
+    if (c.model) j["model"] = to_json(*c.model);
+    j["train"] = nlohmann::json::object();
+    TrainOptions::fields(c.train, detail::JsonFieldWriter{j["train"]});
     j["dtype"] = c.dtype;
     j["extra"] = c.extra;
     return j;
 }
 
-namespace detail {
-
-/// The config field `v` as an integer of type I. A float (4.5, 1e300) or a value out of I's range is an error,
-/// never converted: nlohmann's get<int>() of 1e300 is undefined behaviour.
-template <class I>
-I config_integer(const nlohmann::json& v, const std::string& field, const std::string& source) {
-    using limits = std::numeric_limits<I>;
-    bool fits = false;
-    if (v.is_number_unsigned()) {
-        fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(limits::max());
-    } else if (v.is_number_integer()) {
-        const auto i = v.get<std::int64_t>();
-        fits = limits::is_signed && i >= static_cast<std::int64_t>(limits::min()) &&
-               i <= static_cast<std::int64_t>(limits::max());
-    }
-    if (!fits)
-        throw io_error(source + ": the checkpoint's config has " + field + " = " + v.dump() + ", but it must be an "
-                       "integer from " + std::to_string(limits::min()) + " to " + std::to_string(limits::max()) +
-                       "; was it written by another program or version?");
-    return v.is_number_unsigned() ? static_cast<I>(v.get<std::uint64_t>()) : static_cast<I>(v.get<std::int64_t>());
-}
-
-}  // namespace detail
-
 inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string& source) {
-    using detail::config_integer;
     try {
         RunConfig c;
-        const auto& m = j.at("model");
-        c.model.input = config_integer<Index>(m.at("input"), "model.input", source);
-        c.model.hidden.clear();
-        for (const auto& h : m.at("hidden").get<std::vector<nlohmann::json>>())
-            c.model.hidden.push_back(config_integer<Index>(h, "model.hidden", source));
-        c.model.latent = config_integer<Index>(m.at("latent"), "model.latent", source);
-        c.model.activation = parse_activation(m.at("activation").get<std::string>());
-        c.model.likelihood = parse_likelihood(m.at("likelihood").get<std::string>());
-        c.model.sigma = m.at("sigma").get<double>();
-        c.model.conditions = config_integer<Index>(m.at("conditions"), "model.conditions", source);
-        if (c.model.likelihood == LikelihoodKind::tabular) {
-            const auto& t = m.at("tabular");
-            c.model.tabular.numeric = config_integer<Index>(t.at("numeric"), "model.tabular.numeric", source);
-            double width = double(c.model.tabular.numeric);  // in double: a damaged file's sum may overflow Index
-            for (const auto& size : t.at("categorical_sizes").get<std::vector<nlohmann::json>>()) {
-                c.model.tabular.categorical_sizes.push_back(
-                    config_integer<Index>(size, "model.tabular.categorical_sizes", source));
-                width += double(c.model.tabular.categorical_sizes.back());
-            }
-            if (width != double(c.model.input)) {
-                char columns[32];
-                std::snprintf(columns, sizeof columns, "%.0f", width);
-                throw io_error(source + ": the checkpoint's config has a tabular layout of " + columns +
-                               " columns but model.input = " + std::to_string(c.model.input) +
-                               "; the checkpoint is damaged");
-            }
-        }
-        const auto& t = j.at("train");
-        c.train.epochs = config_integer<int>(t.at("epochs"), "train.epochs", source);
-        c.train.batch = config_integer<Index>(t.at("batch"), "train.batch", source);
-        c.train.lr = t.at("lr").get<double>();
-        c.train.beta = t.at("beta").get<double>();
-        c.train.warmup_epochs = t.at("warmup_epochs").get<double>();
-        c.train.free_bits = t.at("free_bits").get<double>();
-        c.train.clip_norm = t.at("clip_norm").get<double>();
-        c.train.skip_non_finite = t.at("skip_non_finite").get<bool>();
-        c.train.seed = config_integer<std::uint64_t>(t.at("seed"), "train.seed", source);
+        c.model.reset();
+        if (j.contains("model")) c.model = vae_config_from_json(j.at("model"), source);
+        TrainOptions::fields(c.train, detail::JsonFieldReader{j.at("train"), "train.", source});
         c.dtype = j.at("dtype").get<std::string>();
         c.extra = j.value("extra", nlohmann::json::object());
-        c.model.validate();
         return c;
     } catch (const nlohmann::json::exception& e) {
         throw io_error(source + ": the checkpoint's config is incomplete or malformed (" + e.what() +
                        "); was it written by another program or version?");
     }
-}
-
-/// The model's parameter name as PyTorch's examples/vae names it: "encoder.fc1.weight" → "fc1.weight".
-inline std::string checkpoint_name(const std::string& name) {
-    for (const char* prefix : {"encoder.", "decoder."})
-        if (name.rfind(prefix, 0) == 0) return name.substr(std::char_traits<char>::length(prefix));
-    return name;
-}
-
-template <class T>
-ParameterList<T> checkpoint_parameters(const ParameterList<T>& params) {
-    ParameterList<T> renamed = params;
-    for (auto& p : renamed) p.name = checkpoint_name(p.name);
-    return renamed;
 }
 
 namespace detail {
@@ -191,42 +108,86 @@ inline SafeTensors read_checkpoint_file(const std::string& path) {
     return st;
 }
 
-/// The fewest weights a model of `m` has: the products of consecutive layer widths, input → hidden → latent in
-/// the encoder and back in the decoder. In double, since a damaged config's sizes may overflow any integer.
-inline double min_weights(const VaeConfig& m) {
-    const double c = double(m.conditions);
-    std::vector<double> encoder{double(m.input) + c}, decoder{double(m.latent) + c};
-    for (const Index h : m.hidden) encoder.push_back(double(h));
-    for (auto h = m.hidden.rbegin(); h != m.hidden.rend(); ++h) decoder.push_back(double(*h));
-    encoder.push_back(double(m.latent));
-    decoder.push_back(double(m.input));
-    double n = 0;
-    for (const auto* widths : {&encoder, &decoder})
-        for (std::size_t i = 0; i + 1 < widths->size(); ++i) n += (*widths)[i] * (*widths)[i + 1];
-    return n;
+/// Each optimizer buffer's name in the file: "optim." + its parameter's file name + "." + the buffer.
+template <class T>
+std::vector<std::string> optimizer_file_names(Trainer<T>& trainer) {
+    const ParameterList<T> full = trainer.model().named_parameters(), file = file_parameters(trainer.model());
+    std::vector<std::string> names;
+    for (const auto& b : trainer.optimizer().named_state()) {
+        std::string name = "optim." + b.name;
+        std::size_t best = 0;  // the longest parameter name that the buffer's name extends
+        for (std::size_t k = 0; k < full.size(); ++k)
+            if (full[k].name.size() > best && b.name.rfind(full[k].name + ".", 0) == 0) {
+                best = full[k].name.size();
+                name = "optim." + file[k].name + b.name.substr(best);
+            }
+        names.push_back(name);
+    }
+    return names;
+}
+
+/// Writes the trainer's state (TrainerState) into `st`: the one place that knows its layout, with get_trainer_state.
+template <class T>
+void put_trainer_state(SafeTensors& st, Trainer<T>& trainer) {
+    const TrainerState<T> s = trainer.state();
+    const std::vector<std::string> names = optimizer_file_names(trainer);
+    for (std::size_t i = 0; i < s.optimizer.size(); ++i) st.put_matrix(names[i], s.optimizer[i].second);
+    st.put_vector<std::int64_t>("optim.step", {s.optimizer_step});
+    put_rng(st, "rng.shuffle", s.shuffle_rng);
+    put_rng(st, "rng.noise", s.noise_rng);
+    put_rng(st, "rng.epoch_order", s.batch.shuffle_rng);
+    st.put_vector<std::int64_t>("progress", {s.epoch, s.step, s.in_epoch ? 1 : 0, s.batch.position});
+    st.put_vector<double>("epoch_sums", {s.sums.recon, s.sums.kl, s.sums.examples, s.sums.skipped_batches});
+}
+
+/// The trainer state stored in `st`, for `trainer` (whose optimizer names the buffers to read), checked: io_error
+/// naming the tensor when it is missing, of the wrong shape, or holds counts no run reaches.
+template <class T>
+TrainerState<T> get_trainer_state(const SafeTensors& st, Trainer<T>& trainer) {
+    TrainerState<T> s = trainer.state();
+    const std::vector<std::string> names = optimizer_file_names(trainer);
+    for (std::size_t i = 0; i < s.optimizer.size(); ++i) {
+        Matrix<T> value = st.get_matrix<T>(names[i]);
+        const Matrix<T>& like = s.optimizer[i].second;
+        if (value.rows() != like.rows() || value.cols() != like.cols())
+            throw io_error(st.source + ": optimizer state " + names[i] + " is " + shape_string(value) +
+                           " but the model needs " + shape_string(like));
+        s.optimizer[i].second = std::move(value);
+    }
+    const auto step = st.get_vector<std::int64_t>("optim.step");
+    const auto progress = st.get_vector<std::int64_t>("progress");
+    const auto sums = st.get_vector<double>("epoch_sums");
+    if (step.size() != 1 || progress.size() != 4 || sums.size() != 4)
+        throw io_error(st.source + ": progress tensors have the wrong length; the checkpoint is damaged");
+    // Counts that training goes on incrementing: each must be able to take one more step.
+    constexpr auto max_steps = std::numeric_limits<std::int64_t>::max() - 1;
+    if (progress[0] < 0 || progress[0] >= INT_MAX || progress[1] < 0 || progress[1] > max_steps || step[0] < 0 ||
+        step[0] > max_steps)
+        throw io_error(st.source + ": progress holds " + std::to_string(progress[0]) + " epochs and " +
+                       std::to_string(progress[1]) + " steps (optimizer: " + std::to_string(step[0]) +
+                       "), which no run reaches; the checkpoint is damaged");
+    s.optimizer_step = step[0];
+    s.shuffle_rng = get_rng(st, "rng.shuffle");
+    s.noise_rng = get_rng(st, "rng.noise");
+    s.epoch = int(progress[0]);
+    s.step = long(progress[1]);
+    s.in_epoch = progress[2] != 0;
+    if (s.in_epoch) s.batch = {get_rng(st, "rng.epoch_order"), Index(progress[3])};
+    s.sums = EpochSums{sums[0], sums[1], sums[2], sums[3]};
+    return s;
 }
 
 }  // namespace detail
 
-/// Writes the whole state of `trainer` (and the loss history) to `path`, atomically.
+/// Writes the whole state of `trainer` — its model, its state — and the loss history to `path`, atomically.
 template <class T>
 void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::vector<EpochMetrics>& history,
                      const RunConfig& config) {
     SafeTensors st;
     st.metadata["format"] = checkpoint_format;
-    st.metadata["vaelet_version"] = version();
     st.metadata["config"] = to_json(config).dump();
-    save_parameters(st, checkpoint_parameters(trainer.parameters()));
-    for (const auto& s : trainer.optimizer().named_state())
-        st.put_matrix("optim." + checkpoint_name(s.name), *s.value);
-    st.put_vector<std::int64_t>("optim.step", {trainer.optimizer().step_count()});
-    detail::put_rng(st, "rng.shuffle", trainer.shuffle_rng().state());
-    detail::put_rng(st, "rng.noise", trainer.noise_rng().state());
-    const auto b = trainer.batcher().state();
-    detail::put_rng(st, "rng.epoch_order", b.shuffle_rng);
-    st.put_vector<std::int64_t>("progress", {trainer.epoch(), trainer.step(), trainer.in_epoch() ? 1 : 0, b.position});
-    const EpochSums& sums = trainer.sums();
-    st.put_vector<double>("epoch_sums", {sums.recon, sums.kl, sums.examples, sums.skipped_batches});
+    put_model(st, trainer.model());
+    detail::put_trainer_state(st, trainer);
     std::vector<double> h;
     for (const auto& m : history)
         h.insert(h.end(), {double(m.epoch), m.train.loss, m.train.recon, m.train.kl, m.test.loss, m.test.recon, m.test.kl});
@@ -234,10 +195,14 @@ void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::ve
     save_safetensors(path, st);
 }
 
-namespace detail {
-
-/// The configuration stored in the checkpoint `st` (read from `path`); see read_checkpoint_config.
-inline RunConfig checkpoint_config(const SafeTensors& st, const std::string& path) {
+/// The configuration stored in the checkpoint `st` (as load_safetensors read it), checked as
+/// read_checkpoint_config checks it.
+inline RunConfig checkpoint_config(const SafeTensors& st) {
+    const std::string& path = st.source;
+    const auto format = st.metadata.find("format");
+    if (format == st.metadata.end() || format->second != checkpoint_format || !st.metadata.count("config"))
+        throw io_error(path + ": not a vaelet checkpoint (no \"format\" = \"" + checkpoint_format +
+                       "\" with a \"config\"); a model file or state_dict has no training run to read");
     const std::string& text = st.metadata.at("config");
     if (!detail::json_nesting_within(text, detail::max_json_depth))
         throw io_error(path + ": the checkpoint's config nests JSON more than " +
@@ -249,61 +214,35 @@ inline RunConfig checkpoint_config(const SafeTensors& st, const std::string& pat
         throw io_error(path + ": the checkpoint's config is not valid JSON (" + e.what() + ")");
     }
     RunConfig config = run_config_from_json(j, path);
-    double values = 0;
-    for (const auto& entry : st.tensors()) values += double(entry.second.numel());
-    const double weights = detail::min_weights(config.model);
-    if (weights > values) {
-        char counts[64];
-        std::snprintf(counts, sizeof counts, "%.4g weights, but the file holds only %.4g", weights, values);
-        throw io_error(path + ": the checkpoint's config describes a model of at least " + counts +
-                       " values; the checkpoint is damaged");
+    if (config.model) {
+        double values = 0;
+        for (const auto& entry : st.tensors()) values += double(entry.second.numel());
+        const double weights = detail::min_weights(*config.model);
+        if (weights > values) {
+            char counts[64];
+            std::snprintf(counts, sizeof counts, "%.4g weights, but the file holds only %.4g", weights, values);
+            throw io_error(path + ": the checkpoint's config describes a model of at least " + counts +
+                           " values; the checkpoint is damaged");
+        }
     }
     return config;
 }
 
-}  // namespace detail
-
 /// Reads the configuration stored in a checkpoint. The model it describes must be no larger than the weights the
 /// file holds, so a damaged config cannot make load_model (or a resumed run) build a model of any size.
 inline RunConfig read_checkpoint_config(const std::string& path) {
-    return detail::checkpoint_config(detail::read_checkpoint_file(path), path);
+    return checkpoint_config(detail::read_checkpoint_file(path));
 }
 
-/// Restores `trainer` (built with the checkpoint's config) to the saved state; returns the loss history.
-/// Everything is read and checked before anything is changed, so on an error the trainer is as it was.
+/// Restores `trainer` (built with the checkpoint's model and config) to the saved state: weights and trainer
+/// state; returns the loss history. Everything is read and checked before anything is changed, so on an error the
+/// trainer and its model are as they were.
 template <class T>
 std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& trainer) {
     const SafeTensors st = detail::read_checkpoint_file(path);
-    const ParameterList<T> weights = checkpoint_parameters(trainer.parameters());
+    const ParameterList<T> weights = file_parameters(trainer.model());
     check_parameters(st, weights);
-    const auto optimizer_state = trainer.optimizer().named_state();
-    std::vector<Matrix<T>> optimizer_values;
-    for (const auto& s : optimizer_state) {
-        const std::string name = "optim." + checkpoint_name(s.name);
-        optimizer_values.push_back(st.get_matrix<T>(name));
-        const Matrix<T>& value = optimizer_values.back();
-        if (value.rows() != s.value->rows() || value.cols() != s.value->cols())
-            throw io_error(path + ": optimizer state " + name + " is " + shape_string(value) + " but the model needs " +
-                           shape_string(*s.value));
-    }
-    const auto step = st.get_vector<std::int64_t>("optim.step");
-    const auto progress = st.get_vector<std::int64_t>("progress");
-    const auto sums = st.get_vector<double>("epoch_sums");
-    if (step.size() != 1 || progress.size() != 4 || sums.size() != 4)
-        throw io_error(path + ": progress tensors have the wrong length; the checkpoint is damaged");
-    // Counts that training goes on incrementing: each must be able to take one more step.
-    constexpr auto max_steps = std::numeric_limits<std::int64_t>::max() - 1;
-    if (progress[0] < 0 || progress[0] >= INT_MAX || progress[1] < 0 || progress[1] > max_steps || step[0] < 0 ||
-        step[0] > max_steps)
-        throw io_error(path + ": progress holds " + std::to_string(progress[0]) + " epochs and " +
-                       std::to_string(progress[1]) + " steps (optimizer: " + std::to_string(step[0]) +
-                       "), which no run reaches; the checkpoint is damaged");
-    const Rng::State shuffle_rng = detail::get_rng(st, "rng.shuffle");
-    const Rng::State noise_rng = detail::get_rng(st, "rng.noise");
-    const bool in_epoch = progress[2] != 0;
-    auto batcher = trainer.batcher();  // restored on a copy: restore() checks the position against the data
-    if (in_epoch) batcher.restore({detail::get_rng(st, "rng.epoch_order"), Index(progress[3])});
-
+    const TrainerState<T> state = detail::get_trainer_state(st, trainer);
     const auto h = st.get_vector<double>("history");
     if (h.size() % 7 != 0) throw io_error(path + ": tensor history has the wrong length; the checkpoint is damaged");
     std::vector<EpochMetrics> history;
@@ -313,15 +252,12 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& t
                            "; the checkpoint is damaged");
         history.push_back({int(h[i]), {h[i + 1], h[i + 2], h[i + 3]}, {h[i + 4], h[i + 5], h[i + 6]}, 0.0, 0.0});
     }
-
+    try {
+        trainer.restore(state);  // checks the batch position against the data before it changes anything
+    } catch (const error& e) {
+        throw io_error(path + ": " + e.what());
+    }
     load_parameters(st, weights);
-    for (std::size_t i = 0; i < optimizer_state.size(); ++i) *optimizer_state[i].value = std::move(optimizer_values[i]);
-    trainer.optimizer().set_step_count(step[0]);
-    trainer.shuffle_rng().set_state(shuffle_rng);
-    trainer.noise_rng().set_state(noise_rng);
-    trainer.batcher() = std::move(batcher);
-    trainer.sums() = EpochSums{sums[0], sums[1], sums[2], sums[3]};
-    trainer.restore_progress(int(progress[0]), long(progress[1]), in_epoch);
     return history;
 }
 
@@ -337,17 +273,9 @@ struct TrainedModel {
 template <class T>
 TrainedModel<T> load_trained_model(const std::string& path) {
     const SafeTensors st = detail::read_checkpoint_file(path);
-    TrainedModel<T> m{detail::checkpoint_config(st, path), nullptr};
-    Rng unused(0);
-    m.vae = std::make_unique<Vae<T>>(m.config.model, unused);
-    load_parameters(st, checkpoint_parameters(m.vae->named_parameters()));
+    TrainedModel<T> m{checkpoint_config(st), nullptr};
+    m.vae = model_from<T>(st);
     return m;
-}
-
-/// The model of a checkpoint with its trained weights (load_trained_model without the configuration).
-template <class T>
-std::unique_ptr<Vae<T>> load_model(const std::string& path) {
-    return load_trained_model<T>(path).vae;
 }
 
 }  // namespace vaelet

@@ -1,12 +1,14 @@
-// vaelet/train/trainer.hpp — the training loop of a VAE on a Dataset (images, or rows of a table): shuffled
-// mini-batches, the ELBO with β warm-up and free bits, Adam, a NaN guard, evaluation, and a state that checkpoints
-// and resumes exactly.
+// vaelet/train/trainer.hpp — the training loop of any VAE on a Dataset (images, or rows of a table): shuffled
+// mini-batches, the ELBO with β warm-up and free bits, any optimizer and learning-rate schedule, a NaN guard,
+// evaluation, per-step and per-epoch callbacks (early stopping is one), and a state that checkpoints and resumes
+// exactly.
 //
-//   vaelet::Trainer<float> trainer(vae, train_set, options);
-//   while (trainer.epoch() < options.epochs) {
-//       auto m = trainer.train_epoch();                  // one pass over the training set
-//       auto test = trainer.evaluate(test_set);          // same loss on held-out data
-//   }
+//   vaelet::Trainer<float> trainer(vae, train_set, options);     // options.optimizer "adam", "adamw" or "sgd"
+//   trainer.on_epoch(vaelet::EarlyStopping(/*patience=*/3));
+//   auto history = trainer.fit(&test_set);                       // until options.epochs, or a callback stops it
+//
+// Each step reads like PyTorch's loop — forward, loss, backward, (all-reduce), optimizer step — in train_step();
+// training alone is the one-process case of the data-parallel path below.
 //
 // Determinism: the trainer owns two random streams seeded from options.seed — one shuffles the data, one draws
 // the reparameterization noise — and evaluation uses a third, re-seeded for every call, so evaluating never
@@ -27,6 +29,7 @@
 #include "vaelet/core/error.hpp"
 #include "vaelet/data/batcher.hpp"
 #include "vaelet/optim/adam.hpp"
+#include "vaelet/optim/sgd.hpp"
 #include "vaelet/optim/clip.hpp"
 #include "vaelet/optim/schedule.hpp"
 #include "vaelet/parallel/communicator.hpp"
@@ -38,6 +41,8 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,7 +52,12 @@ namespace vaelet {
 struct TrainOptions {
     int epochs = 10;
     Index batch = 128;
+    std::string optimizer = "adam";  // "adam", "adamw" (decoupled weight decay) or "sgd"
     double lr = 1e-3;
+    double weight_decay = 0.0;       // Adam: L2 added to the gradient; AdamW: decoupled; SGD: L2
+    double momentum = 0.0;           // SGD's momentum
+    std::string schedule = "constant";  // learning rate: "constant", or "cosine" from lr to min_lr over all epochs
+    double min_lr = 0.0;
     double beta = 1.0;           // final KL weight
     double warmup_epochs = 0.0;  // β rises linearly from 0 to `beta` over this many epochs (0: no warm-up)
     double free_bits = 0.0;      // KL floor per latent dimension, nats
@@ -55,24 +65,76 @@ struct TrainOptions {
     bool skip_non_finite = false;  // on a NaN/Inf loss or gradient: skip the batch (true) or stop with an error
     std::uint64_t seed = 1;
 
+    /// Calls f(name, member, required) for every field, in order: the one list that checkpoints write and read
+    /// (train/checkpoint.hpp). Fields added after the first checkpoint format are not required when reading.
+    template <class Self, class F>
+    static void fields(Self& o, F&& f) {
+        f("epochs", o.epochs, true);
+        f("batch", o.batch, true);
+        f("optimizer", o.optimizer, false);
+        f("lr", o.lr, true);
+        f("weight_decay", o.weight_decay, false);
+        f("momentum", o.momentum, false);
+        f("schedule", o.schedule, false);
+        f("min_lr", o.min_lr, false);
+        f("beta", o.beta, true);
+        f("warmup_epochs", o.warmup_epochs, true);
+        f("free_bits", o.free_bits, true);
+        f("clip_norm", o.clip_norm, true);
+        f("skip_non_finite", o.skip_non_finite, true);
+        f("seed", o.seed, true);
+    }
+
+    /// Throws config_error naming the field (TrainOptions' name; a program maps it to its flag).
     void validate() const {
-        if (epochs < 1) throw config_error("--epochs must be at least 1, got " + std::to_string(epochs));
-        if (batch < 1) throw config_error("--batch must be at least 1, got " + std::to_string(batch));
-        if (!(lr > 0) || !std::isfinite(lr)) throw config_error("--lr must be a positive number, got " + std::to_string(lr));
-        if (!(beta >= 0) || !std::isfinite(beta)) throw config_error("--beta must be 0 or more, got " + std::to_string(beta));
-        if (!(warmup_epochs >= 0)) throw config_error("--warmup-epochs must be 0 or more");
-        if (!(free_bits >= 0)) throw config_error("--free-bits must be 0 or more");
-        if (!(clip_norm >= 0)) throw config_error("--clip-norm must be 0 (off) or more");
+        const auto fail = [](const std::string& what) { throw config_error("training options: " + what); };
+        if (epochs < 1) fail("epochs must be at least 1, got " + std::to_string(epochs));
+        if (batch < 1) fail("batch must be at least 1, got " + std::to_string(batch));
+        if (optimizer != "adam" && optimizer != "adamw" && optimizer != "sgd")
+            fail("optimizer \"" + optimizer + "\" is not one of adam, adamw, sgd");
+        if (!(lr > 0) || !std::isfinite(lr)) fail("lr must be a positive number, got " + std::to_string(lr));
+        if (!(weight_decay >= 0) || !std::isfinite(weight_decay)) fail("weight_decay must be 0 or more");
+        if (!(momentum >= 0) || !std::isfinite(momentum)) fail("momentum must be 0 or more");
+        if (momentum > 0 && optimizer != "sgd") fail("momentum is SGD's; with " + optimizer + " leave it 0");
+        if (schedule != "constant" && schedule != "cosine")
+            fail("schedule \"" + schedule + "\" is not one of constant, cosine");
+        if (!(min_lr >= 0) || !(min_lr <= lr)) fail("min_lr must be from 0 to lr, got " + std::to_string(min_lr));
+        if (!(beta >= 0) || !std::isfinite(beta)) fail("beta must be 0 or more, got " + std::to_string(beta));
+        if (!(warmup_epochs >= 0)) fail("warmup_epochs must be 0 or more");
+        if (!(free_bits >= 0)) fail("free_bits must be 0 or more");
+        if (!(clip_norm >= 0)) fail("clip_norm must be 0 (off) or more");
     }
 
     /// validate(), and that `processes` training data-parallel can each have a share of every batch.
     void validate(int processes) const {
         validate();
         if (batch < processes)
-            throw config_error("--batch " + std::to_string(batch) + " is smaller than the " + std::to_string(processes) +
-                               " processes that share each batch; use a batch of at least one example per process");
+            throw config_error("training options: batch " + std::to_string(batch) + " is smaller than the " +
+                               std::to_string(processes) + " processes that share each batch; use a batch of at "
+                               "least one example per process");
     }
 };
+
+/// The optimizer `options` name, over `params`.
+template <class T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const ParameterList<T>& params, const TrainOptions& options) {
+    if (options.optimizer == "sgd") {
+        SgdOptions o;
+        o.lr = options.lr;
+        o.momentum = options.momentum;
+        o.weight_decay = options.weight_decay;
+        return std::make_unique<Sgd<T>>(params, o);
+    }
+    AdamOptions o;
+    o.lr = options.lr;
+    o.weight_decay = options.weight_decay;
+    o.decoupled_weight_decay = options.optimizer == "adamw";
+    return std::make_unique<Adam<T>>(params, o);
+}
+
+/// How a non-finite loss or gradient error ends: the remedies, as TrainOptions names them.
+inline constexpr const char* non_finite_advice =
+    "; lower the learning rate (lr), clip the gradient norm (clip_norm), or skip such batches (skip_non_finite)";
 
 /// Mean losses per example in nats: loss = recon + kl (the negative ELBO, with β = 1).
 struct Losses {
@@ -91,81 +153,137 @@ struct EpochSums {
     }
 };
 
+/// What a per-step callback sees, after the optimizer step.
+struct StepReport {
+    int epoch = 0;               // the epoch under way, from 1
+    long step = 0;               // optimizer steps taken, this one included
+    long examples = 0;           // examples done this epoch
+    double running_loss = 0;     // the epoch's mean loss so far (recon + kl, nats per example)
+    double lr = 0, beta = 0;     // what this step used
+};
+
+/// What a per-epoch callback sees, after the epoch and its evaluation.
+struct EpochReport {
+    int epoch = 0;                      // epochs completed
+    Losses train;                       // the epoch's mean training losses
+    std::optional<Losses> validation;   // on fit's validation set, when it has one
+    double seconds = 0;                 // the epoch's training time
+    long skipped_batches = 0;
+};
+
+/// A per-epoch callback that stops training when the validation loss (the training loss without a validation
+/// set) has not improved by more than `min_delta` for `patience` epochs. Use with Trainer::on_epoch.
+class EarlyStopping {
+public:
+    explicit EarlyStopping(int patience, double min_delta = 0.0) : patience_(patience), min_delta_(min_delta) {
+        if (patience < 1) throw config_error("EarlyStopping: patience must be at least 1, got " + std::to_string(patience));
+    }
+    /// True to go on training.
+    bool operator()(const EpochReport& r) {
+        const double loss = r.validation ? r.validation->loss : r.train.loss;
+        if (loss < best_ - min_delta_) {
+            best_ = loss;
+            waited_ = 0;
+        } else {
+            ++waited_;
+        }
+        return waited_ < patience_;
+    }
+    double best() const { return best_; }
+
+private:
+    int patience_;
+    double min_delta_;
+    double best_ = std::numeric_limits<double>::infinity();
+    int waited_ = 0;
+};
+
+/// Everything a run needs to go on exactly where it was, besides the model's weights: the optimizer's buffers and
+/// step count, both random streams, the position in the epoch and the epoch's running sums. One value, so a
+/// checkpoint writes it in one place (train/checkpoint.hpp) and data-parallel training sends it in one place.
+template <class T>
+struct TrainerState {
+    std::vector<std::pair<std::string, Matrix<T>>> optimizer;  // named_state(), in its order
+    std::int64_t optimizer_step = 0;
+    Rng::State shuffle_rng, noise_rng;
+    typename Batcher<T>::State batch;   // the epoch's order and position (meaningful while in_epoch)
+    int epoch = 0;                      // epochs completed
+    long step = 0;                      // optimizer steps taken
+    bool in_epoch = false;
+    EpochSums sums;
+};
+
 template <class T>
 class Trainer {
 public:
-    /// `vae` and `train` must outlive the trainer. With `peers` (which must outlive it too) of more than one
-    /// process, the trainer trains data-parallel: every process constructs its trainer with the same data, model
-    /// configuration and options, and the construction copies process 0's weights to all (broadcast_state).
+    /// Trains `vae` on `train` (both must outlive the trainer) with the optimizer `options` names. With `peers`
+    /// (which must outlive it too) of more than one process, the trainer trains data-parallel: every process
+    /// constructs its trainer with the same data, model and options, and the construction copies process 0's
+    /// weights to all (broadcast_state).
     Trainer(Vae<T>& vae, const Dataset& train, const TrainOptions& options, Communicator* peers = nullptr)
+        : Trainer(vae, train, options, nullptr, peers) {}
+
+    /// As above with an optimizer of your own over vae.named_parameters() (options.optimizer, lr, weight_decay
+    /// and momentum are then not used; the schedule sets its learning rate from options.lr).
+    Trainer(Vae<T>& vae, const Dataset& train, const TrainOptions& options, std::unique_ptr<Optimizer<T>> optimizer,
+            Communicator* peers = nullptr)
         : vae_(vae), options_((options.validate(peers ? peers->size() : 1), options)), params_(vae.named_parameters()),
-          adam_(params_, AdamOptions{options.lr}), shuffle_rng_(options.seed), noise_rng_(options.seed + 1),
+          optimizer_(optimizer ? std::move(optimizer) : make_optimizer(params_, options_)),
+          shuffle_rng_(options.seed), noise_rng_(options.seed + 1),
           batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true),
           peers_(peers && peers->size() > 1 ? peers : nullptr) {
-        if (train.features() != vae.config().input)
+        if (train.features() != vae.input())
             throw shape_error("training data has " + std::to_string(train.features()) + " features per example" +
                               (train.holds_floats() ? std::string() : " (" + shape_string(train.rows(), train.cols()) +
                                                                           " images)") +
-                              " but the model expects " + std::to_string(vae.config().input));
+                              " but the model expects " + std::to_string(vae.input()));
         if (!peers_) return;
         batcher_.split(peers_->rank(), peers_->size());
         std::size_t values = 0;
-        for (auto& p : params_) {
-            values += std::size_t(p.param->value.size());
-            grads_.push_back(&p.param->grad);
-        }
+        for (auto& p : params_) values += std::size_t(p.param->value.size());
         flat_.resize(values + tail_slots);
         broadcast_state();
     }
 
-    /// Data-parallel training: copies process 0's whole training state (weights, optimizer moments, random
-    /// streams, position in the epoch, epoch sums) to every process. The constructor does it; call it again on
-    /// every process after process 0 alone has restored a checkpoint. Does nothing without peers.
-    void broadcast_state() {
-        if (!peers_) return;
-        // Once per run, so one call per matrix, straight from and into its own memory.
-        const auto send = [&](Matrix<T>& m) { peers_->broadcast(m.data(), std::size_t(m.size()) * sizeof(T), 0); };
-        for (auto& p : params_) send(p.param->value);
-        for (const auto& s : adam_.named_state()) send(*s.value);
-        struct Position {  // trivially copyable, so it travels as bytes
-            Rng::State shuffle, noise, epoch_order;
-            std::int64_t batch, epoch, step, optimizer_step;
-            bool in_epoch;
-            EpochSums sums;
-        } at{shuffle_rng_.state(), noise_rng_.state(), batcher_.state().shuffle_rng, batcher_.state().position,
-             epoch_, step_, adam_.step_count(), in_epoch_, sums_};
-        peers_->broadcast(&at, sizeof at, 0);
-        shuffle_rng_.set_state(at.shuffle);
-        noise_rng_.set_state(at.noise);
-        if (at.in_epoch) batcher_.restore({at.epoch_order, Index(at.batch)});
-        adam_.set_step_count(at.optimizer_step);
-        restore_progress(int(at.epoch), long(at.step), at.in_epoch);
-        sums_ = at.sums;
+    // ---- callbacks ----
+
+    /// Calls `f` after every optimizer step (a progress bar, a log).
+    void on_step(std::function<void(const StepReport&)> f) { step_callbacks_.push_back(std::move(f)); }
+    /// Calls `f` after every epoch of fit(); training stops after an epoch for which any callback returns false.
+    void on_epoch(std::function<bool(const EpochReport&)> f) { epoch_callbacks_.push_back(std::move(f)); }
+    /// Replaces options.schedule: the learning rate of step t (counted from 0 over the whole run) is
+    /// `schedule(t)`. Not stored in checkpoints; set it again before resuming.
+    void set_lr_schedule(std::function<double(long)> schedule) { lr_schedule_ = std::move(schedule); }
+
+    // ---- training ----
+
+    /// Trains epochs until options.epochs are done, an epoch callback says stop, or `*stop` becomes true
+    /// (checked between steps). After each epoch: evaluates on `validation` (when given) and calls the epoch
+    /// callbacks. Returns the reports of the epochs it completed.
+    std::vector<EpochReport> fit(const Dataset* validation = nullptr, const std::atomic<bool>* stop = nullptr) {
+        std::vector<EpochReport> history;
+        while (epoch_ < options_.epochs) {
+            const auto start = std::chrono::steady_clock::now();
+            EpochReport r;
+            r.train = train_epoch(stop);
+            if (!finished()) break;
+            r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            r.epoch = epoch_;
+            r.skipped_batches = long(sums_.skipped_batches);
+            if (validation) r.validation = evaluate(*validation);
+            history.push_back(r);
+            bool go_on = true;
+            for (auto& f : epoch_callbacks_) go_on = f(r) && go_on;
+            if (!go_on) break;
+        }
+        return history;
     }
 
-    /// The processes training together (nullptr when training alone).
-    Communicator* peers() const { return peers_; }
-
-    /// Epochs completed.
-    int epoch() const { return epoch_; }
-    /// Optimizer steps taken.
-    long step() const { return step_; }
-    const TrainOptions& options() const { return options_; }
-
-    /// β for the next step: linear warm-up over `warmup_epochs`, then `beta`.
-    double beta() const {
-        if (options_.warmup_epochs <= 0) return options_.beta;
-        const double steps = options_.warmup_epochs * double(batcher_.batches_per_epoch());
-        return linear_warmup(options_.beta, steps, double(step_));
-    }
-
-    /// Trains until the epoch ends or `*stop` becomes true (checked between steps). `progress(done, running)`
-    /// is called after each step with the images done this epoch and the running mean loss.
-    /// Returns the epoch's mean training losses; `finished()` says whether the epoch completed.
+    /// Trains until the epoch ends or `*stop` becomes true (checked between steps), calling the step callbacks
+    /// after each step. Returns the epoch's mean training losses; `finished()` says whether the epoch completed.
     /// Data-parallel, each process's `*stop` is a vote sent with the step's gradients: all processes stop after
     /// the same step, the first one taken after any of them saw its stop flag set.
-    Losses train_epoch(const std::function<void(long, double)>& progress = {},
-                       const std::atomic<bool>* stop = nullptr) {
+    Losses train_epoch(const std::atomic<bool>* stop = nullptr) {
         if (!in_epoch_) {
             batcher_.start_epoch();
             sums_ = EpochSums{};
@@ -180,11 +298,7 @@ public:
                 ++epoch_;
                 break;
             }
-            if (peers_)
-                train_step_together(batcher_.x(), condition(batcher_.labels()), stop_seen);
-            else
-                train_step(batcher_.x(), condition(batcher_.labels()));
-            if (progress) progress(long(sums_.examples), sums_.means().loss);
+            if (train_step(batcher_.x(), condition(batcher_.labels()), stop_seen)) report_step();
         }
         return sums_.means();
     }
@@ -214,27 +328,116 @@ public:
         return sums.means();
     }
 
-    // ---- state for checkpoints ----
-    Adam<T>& optimizer() { return adam_; }
-    Rng& shuffle_rng() { return shuffle_rng_; }
-    Rng& noise_rng() { return noise_rng_; }
-    Batcher<T>& batcher() { return batcher_; }
-    EpochSums& sums() { return sums_; }
-    ParameterList<T>& parameters() { return params_; }
+    // ---- where the run is ----
 
-    /// Sets the position restored from a checkpoint: `epoch` completed epochs, `step` optimizer steps, and
-    /// whether an epoch is under way (its batcher position and sums restored separately).
-    void restore_progress(int epoch, long step, bool in_epoch) {
-        epoch_ = epoch;
-        step_ = step;
-        in_epoch_ = in_epoch;
-    }
+    /// Epochs completed.
+    int epoch() const { return epoch_; }
+    /// Optimizer steps taken.
+    long step() const { return step_; }
     bool in_epoch() const { return in_epoch_; }
+    const EpochSums& sums() const { return sums_; }
+    const TrainOptions& options() const { return options_; }
+    Optimizer<T>& optimizer() { return *optimizer_; }
+    Vae<T>& model() { return vae_; }
+    const ParameterList<T>& parameters() const { return params_; }
+    /// The processes training together (nullptr when training alone).
+    Communicator* peers() const { return peers_; }
+
+    /// β for the next step: linear warm-up over `warmup_epochs`, then `beta`.
+    double beta() const {
+        if (options_.warmup_epochs <= 0) return options_.beta;
+        const double steps = options_.warmup_epochs * double(batcher_.batches_per_epoch());
+        return linear_warmup(options_.beta, steps, double(step_));
+    }
+    /// The learning rate for the next step: the schedule's.
+    double lr() const {
+        if (lr_schedule_) return lr_schedule_(step_);
+        const double total = double(options_.epochs) * double(batcher_.batches_per_epoch());
+        return options_.schedule == "cosine" ? cosine_annealing(options_.lr, total, double(step_), options_.min_lr)
+                                             : options_.lr;
+    }
+
+    /// The resumable state (everything but the weights, which are the model's).
+    TrainerState<T> state() {
+        TrainerState<T> s;
+        for (const auto& b : optimizer_->named_state()) s.optimizer.emplace_back(b.name, *b.value);
+        s.optimizer_step = optimizer_->step_count();
+        s.shuffle_rng = shuffle_rng_.state();
+        s.noise_rng = noise_rng_.state();
+        s.batch = batcher_.state();
+        s.epoch = epoch_;
+        s.step = step_;
+        s.in_epoch = in_epoch_;
+        s.sums = sums_;
+        return s;
+    }
+
+    /// Puts the trainer where `s` says. Everything is checked first (names and shapes of the optimizer's buffers,
+    /// counts, the batch position against the data): on an error, config_error or shape_error, nothing changed.
+    void restore(const TrainerState<T>& s) {
+        const StateList<T> buffers = optimizer_->named_state();
+        if (s.optimizer.size() != buffers.size())
+            throw config_error("trainer state: " + std::to_string(s.optimizer.size()) + " optimizer buffers, but the " +
+                               optimizer_->name() + " optimizer of this model has " + std::to_string(buffers.size()) +
+                               "; the state was saved with another optimizer or model");
+        for (std::size_t i = 0; i < buffers.size(); ++i) {
+            if (s.optimizer[i].first != buffers[i].name)
+                throw config_error("trainer state: optimizer buffer " + std::to_string(i) + " is \"" +
+                                   s.optimizer[i].first + "\" but this optimizer's is \"" + buffers[i].name + "\"");
+            const Matrix<T>& m = s.optimizer[i].second;
+            if (m.rows() != buffers[i].value->rows() || m.cols() != buffers[i].value->cols())
+                throw shape_error("trainer state: optimizer buffer " + buffers[i].name + " is " + shape_string(m) +
+                                  " but the model needs " + shape_string(*buffers[i].value));
+        }
+        if (s.epoch < 0 || s.step < 0 || s.optimizer_step < 0)
+            throw config_error("trainer state: negative counts (epoch " + std::to_string(s.epoch) + ", step " +
+                               std::to_string(s.step) + ")");
+        auto batcher = batcher_;  // restored on a copy: restore() checks the position against the data
+        if (s.in_epoch) batcher.restore(s.batch);
+
+        for (std::size_t i = 0; i < buffers.size(); ++i) *buffers[i].value = s.optimizer[i].second;
+        optimizer_->set_step_count(s.optimizer_step);
+        shuffle_rng_.set_state(s.shuffle_rng);
+        noise_rng_.set_state(s.noise_rng);
+        batcher_ = std::move(batcher);
+        epoch_ = s.epoch;
+        step_ = s.step;
+        in_epoch_ = s.in_epoch;
+        sums_ = s.sums;
+    }
+
+    /// Data-parallel training: copies process 0's weights and state() to every process. The constructor does it;
+    /// call it again on every process after process 0 alone has restored a checkpoint. Does nothing without peers.
+    void broadcast_state() {
+        if (!peers_) return;
+        // Once per run, so one call per matrix, straight from and into its own memory.
+        const auto send = [&](Matrix<T>& m) { peers_->broadcast(m.data(), std::size_t(m.size()) * sizeof(T), 0); };
+        for (auto& p : params_) send(p.param->value);
+        TrainerState<T> s = state();
+        for (auto& b : s.optimizer) send(b.second);
+        struct Position {  // trivially copyable, so it travels as bytes
+            Rng::State shuffle, noise, epoch_order;
+            std::int64_t batch, epoch, step, optimizer_step;
+            bool in_epoch;
+            EpochSums sums;
+        } at{s.shuffle_rng, s.noise_rng, s.batch.shuffle_rng, s.batch.position, s.epoch, s.step, s.optimizer_step,
+             s.in_epoch, s.sums};
+        peers_->broadcast(&at, sizeof at, 0);
+        s.shuffle_rng = at.shuffle;
+        s.noise_rng = at.noise;
+        s.batch = {at.epoch_order, Index(at.batch)};
+        s.epoch = int(at.epoch);
+        s.step = long(at.step);
+        s.optimizer_step = at.optimizer_step;
+        s.in_epoch = at.in_epoch;
+        s.sums = at.sums;
+        restore(s);
+    }
 
 private:
     /// The one-hot labels of a conditional model's batch (nullptr for an unconditional model).
     const Matrix<T>* condition(const std::vector<std::uint8_t>& labels) {
-        const Index classes = vae_.config().conditions;
+        const Index classes = vae_.conditions();
         if (classes == 0) return nullptr;
         if (labels.empty()) throw config_error("a conditional VAE needs labelled data");
         one_hot_.setZero(Index(labels.size()), classes);
@@ -247,102 +450,103 @@ private:
         return &one_hot_;
     }
 
-    /// The loss on batch `x` (with noise drawn from noise_rng_), on a fresh tape.
+    /// One step on this process's slice `x` of the batch (the whole batch when training alone): forward, loss,
+    /// backward, the all-reduce of gradients and loss sums (data-parallel), the optimizer step. `stop_seen` is this
+    /// process's stop vote. Returns false when the batch was skipped as non-finite.
     template <class Batch>
-    ElboTerms<T> forward(const Batch& x, const Matrix<T>* c) {
-        tape_.reset();
+    bool train_step(const Batch& x, const Matrix<T>* c, bool stop_seen) {
+        const Index latent = vae_.latent(), total = batcher_.batch_rows(), mine = x.rows();
+        const Index before = batcher_.slice_begin(), after = total - before - mine;
+        noise_rng_.skip_normals(std::uint64_t(before * latent));  // the other processes' rows' noise
         ElboOptions eo;
         eo.beta = beta();
         eo.free_bits = options_.free_bits;
-        std::optional<Var<T>> cv;
-        if (c) cv = tape_.constant(*c);
-        return elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, cv ? &*cv : nullptr);
-    }
-
-    template <class Batch>
-    void train_step(const Batch& x, const Matrix<T>* c) {
-        const auto terms = forward(x, c);
-        if (!std::isfinite(terms.loss.item()) && skip(describe_loss_failure())) return;
-        tape_.backward(terms.loss);
-        update(double(terms.recon.value().sum()), double(terms.kl.value().sum()), double(x.rows()));
-    }
-
-    /// One data-parallel step on this process's slice `x` of the batch; `stop_seen` is this process's stop vote.
-    template <class Batch>
-    void train_step_together(const Batch& x, const Matrix<T>* c, bool stop_seen) {
-        const Index latent = vae_.config().latent, total = batcher_.batch_rows(), mine = x.rows();
-        const Index before = batcher_.slice_begin(), after = total - before - mine;
-        noise_rng_.skip_normals(std::uint64_t(before * latent));
-        T* tail = flat_.data() + flat_.size() - tail_slots;
-        tail[0] = tail[1] = tail[2] = T(0);
-        tail[3] = stop_seen ? T(1) : T(0);
-        bool my_loss_finite = true;
         std::optional<ElboTerms<T>> terms;
-        if (mine > 0) terms = forward(x, c);  // a slice is empty when a batch has fewer rows than there are processes
-        if (options_.free_bits > 0) free_bits_over_batch(terms ? &*terms : nullptr, total);
+        tape_.reset();
+        if (mine > 0) {  // a slice is empty when a batch has fewer rows than there are processes
+            std::optional<Var<T>> cv;
+            if (c) cv = tape_.constant(*c);
+            terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, cv ? &*cv : nullptr);
+        }
+        if (peers_ && options_.free_bits > 0) free_bits_over_batch(terms ? &*terms : nullptr, total, eo);
+        noise_rng_.skip_normals(std::uint64_t(after * latent));
+
+        Totals sum;  // this process's, then (all-reduced) the batch's
+        bool my_loss_finite = true;
         if (terms) {
             my_loss_finite = std::isfinite(terms->loss.item());
             tape_.backward(terms->loss);  // even when not finite: the all-reduce tells every process, below
-            tail[0] = terms->recon.value().sum();
-            tail[1] = terms->kl.value().sum();
-            tail[2] = my_loss_finite ? T(0) : T(1);
+            sum = {double(terms->recon.value().sum()), double(terms->kl.value().sum()), my_loss_finite ? 0.0 : 1.0,
+                   stop_seen ? 1.0 : 0.0};
+        } else {
+            sum.stop_votes = stop_seen ? 1.0 : 0.0;
         }
-        noise_rng_.skip_normals(std::uint64_t(after * latent));
+        if (peers_) sum = all_reduce(sum, T(double(mine) / double(total)));
+        stop_agreed_ = sum.stop_votes > 0;
 
-        pack_gradients(T(double(mine) / double(total)));
+        if (sum.non_finite_votes > 0 &&
+            skip(my_loss_finite ? "the loss is not finite at step " + std::to_string(step_ + 1) +
+                                      " on another process (epoch " + std::to_string(epoch_ + 1) + ")"
+                                : describe_loss_failure()))
+            return false;
+        if (auto bad = first_non_finite_gradient(params_)) {
+            if (skip("the gradient of " + *bad + " is not finite at step " + std::to_string(step_ + 1))) return false;
+        }
+        if (options_.clip_norm > 0) clip_grad_norm(params_, T(options_.clip_norm));
+        last_lr_ = lr();
+        if (last_lr_ != optimizer_->lr()) optimizer_->set_lr(last_lr_);
+        last_beta_ = eo.beta;
+        optimizer_->step_and_zero_grad();
+        ++step_;
+        sums_.recon += sum.recon;
+        sums_.kl += sum.kl;
+        sums_.examples += double(total);
+        return true;
+    }
+
+    /// Loss sums and votes of a step, carried after the gradients in the all-reduce.
+    struct Totals {
+        double recon = 0, kl = 0, non_finite_votes = 0, stop_votes = 0;
+    };
+
+    /// Sums every process's gradients (each scaled by its `share` of the batch) and `mine` in one all-reduce.
+    Totals all_reduce(const Totals& mine, T share) {
+        T* out = flat_.data();
+        for (auto& p : params_) {
+            Matrix<T>& g = p.param->grad;
+            Eigen::Map<Matrix<T>>(out, g.rows(), g.cols()).noalias() = share * g;
+            out += g.size();
+        }
+        out[0] = T(mine.recon);
+        out[1] = T(mine.kl);
+        out[2] = T(mine.non_finite_votes);
+        out[3] = T(mine.stop_votes);
         peers_->sum(flat_.data(), flat_.size());
-        unpack_gradients();
-
-        stop_agreed_ = tail[3] > 0;
-        if (tail[2] > 0 && skip(my_loss_finite ? "the loss is not finite at step " + std::to_string(step_ + 1) +
-                                                     " on another process (epoch " + std::to_string(epoch_ + 1) + ")"
-                                               : describe_loss_failure()))
-            return;
-        update(double(tail[0]), double(tail[1]), double(total));
+        const T* in = flat_.data();
+        for (auto& p : params_) {
+            Matrix<T>& g = p.param->grad;
+            g = Eigen::Map<const Matrix<T>>(in, g.rows(), g.cols());
+            in += g.size();
+        }
+        return {double(in[0]), double(in[1]), double(in[2]), double(in[3])};
     }
 
     /// Replaces the free-bits loss of a slice (`terms`, nullptr for an empty slice, which still joins the
-    /// all-reduce) with the slice's part of the whole batch's. With mⱼ the batch's mean KL of dimension j, the batch
-    /// loss is mean(recon) + β·Σⱼ max(λ, mⱼ), whose gradient reaches dimension j only where mⱼ > λ. The slice's
-    /// loss mean(recon) + β·Σⱼ [mⱼ > λ]·(slice mean of KLⱼ) has, scaled by the slice's share, exactly that gradient.
-    void free_bits_over_batch(ElboTerms<T>* terms, Index total) {
-        kl_dims_.setZero(1, vae_.config().latent);
+    /// all-reduce) with the slice's part of the whole batch's (kl_term in vae/elbo.hpp): the batch's mean KL of
+    /// each dimension comes from a latent-sized all-reduce.
+    void free_bits_over_batch(ElboTerms<T>* terms, Index total, const ElboOptions& eo) {
+        kl_dims_.setZero(1, terms ? terms->kl_per_dim.cols() : vae_.latent());
         if (terms) kl_dims_ = terms->kl_per_dim.value().colwise().sum();
         peers_->sum(kl_dims_.data(), std::size_t(kl_dims_.size()));
         if (!terms) return;
-        kl_dims_ = (kl_dims_.array() / T(total) > T(options_.free_bits)).template cast<T>().matrix();  // the mask
-        terms->loss = mean(terms->recon) + sum(mean_per_col(terms->kl_per_dim) * tape_.constant(kl_dims_)) * T(beta());
+        kl_dims_ /= T(total);
+        terms->loss = elbo_loss(*terms, eo, &kl_dims_);
     }
 
-    /// The optimizer step from the gradients of a batch of `rows` examples whose losses summed to recon and kl.
-    void update(double recon, double kl, double rows) {
-        if (auto bad = first_non_finite_gradient(params_)) {
-            if (skip("the gradient of " + *bad + " is not finite at step " + std::to_string(step_ + 1))) return;
-        }
-        if (options_.clip_norm > 0) clip_grad_norm(params_, T(options_.clip_norm));
-        adam_.step_and_zero_grad();
-        ++step_;
-        sums_.recon += recon;
-        sums_.kl += kl;
-        sums_.examples += rows;
-    }
-
-    /// Copies every gradient, times `scale`, into flat_, one after another.
-    void pack_gradients(T scale) {
-        T* out = flat_.data();
-        for (Matrix<T>* g : grads_) {
-            Eigen::Map<Matrix<T>>(out, g->rows(), g->cols()).noalias() = scale * *g;
-            out += g->size();
-        }
-    }
-
-    /// Copies the summed gradients from flat_ back into every gradient (pack_gradients' inverse, without the scale).
-    void unpack_gradients() {
-        const T* in = flat_.data();
-        for (Matrix<T>* g : grads_) {
-            *g = Eigen::Map<const Matrix<T>>(in, g->rows(), g->cols());
-            in += g->size();
-        }
+    void report_step() {
+        if (step_callbacks_.empty()) return;
+        const StepReport r{epoch_ + 1, step_, long(sums_.examples), sums_.means().loss, last_lr_, last_beta_};
+        for (auto& f : step_callbacks_) f(r);
     }
 
     std::string describe_loss_failure() const {
@@ -356,7 +560,7 @@ private:
     /// Skips the batch when allowed (returns true), else throws numeric_error with `what`.
     bool skip(const std::string& what) {
         if (!options_.skip_non_finite)
-            throw numeric_error(what + "; lower --lr, set --clip-norm, or pass --skip-nonfinite to skip such batches");
+            throw numeric_error(what + non_finite_advice);
         for (auto& p : params_) p.param->zero_grad();
         sums_.skipped_batches += 1;
         return true;
@@ -365,7 +569,7 @@ private:
     Vae<T>& vae_;
     TrainOptions options_;
     ParameterList<T> params_;
-    Adam<T> adam_;
+    std::unique_ptr<Optimizer<T>> optimizer_;
     Rng shuffle_rng_, noise_rng_;
     Batcher<T> batcher_;
     Tape<T> tape_;
@@ -374,13 +578,16 @@ private:
     int epoch_ = 0;
     long step_ = 0;
     bool in_epoch_ = false;
+    double last_lr_ = 0, last_beta_ = 0;
+    std::vector<std::function<void(const StepReport&)>> step_callbacks_;
+    std::vector<std::function<bool(const EpochReport&)>> epoch_callbacks_;
+    std::function<double(long)> lr_schedule_;
 
     // Data-parallel training (peers_ non-null only with more than one process).
     Communicator* peers_ = nullptr;
     static constexpr std::size_t tail_slots = 4;  // after the gradients: recon sum, kl sum, non-finite votes, stop votes
     std::vector<T> flat_;                         // what one all-reduce moves, allocated once
-    std::vector<Matrix<T>*> grads_;               // every parameter's gradient, in flat_'s order
-    Matrix<T> kl_dims_;                           // free bits: the batch's KL per latent dimension, then its mask
+    Matrix<T> kl_dims_;                           // free bits: the batch's mean KL per latent dimension
     bool stop_agreed_ = false;
 };
 

@@ -34,28 +34,50 @@ struct ElboTerms {
 };
 
 /// The KL term of the loss from the per-dimension KL (n × latent): its per-example sum averaged over the batch,
-/// or with free bits Σⱼ max(λ, mean over the batch of KLⱼ).
+/// or with free bits λ the sum over dimensions j of max(λ, mⱼ), mⱼ the batch mean of KLⱼ.
+///
+/// `batch_kl_means` (1 × latent) are the mⱼ of the whole batch when `kl_per_dim` holds only a slice of it (data-
+/// parallel training); null means this batch is the whole batch. The term is then written as
+/// Σⱼ [mⱼ > λ]·(mean of KLⱼ over the rows here) + λ·#{j: mⱼ ≤ λ}: the same value and gradient for the whole batch,
+/// and for a slice exactly its share of the gradient, so summing the slices' gradients weighted by their shares
+/// gives the batch's.
 template <class T>
-Var<T> kl_term(const Var<T>& kl_per_dim, double free_bits) {
-    if (free_bits > 0) return sum(clamp_min(mean_per_col(kl_per_dim), T(free_bits)));
-    return sum(kl_per_dim) / T(kl_per_dim.rows());
+Var<T> kl_term(const Var<T>& kl_per_dim, double free_bits, const Matrix<T>* batch_kl_means = nullptr) {
+    if (!(free_bits > 0)) return sum(kl_per_dim) / T(kl_per_dim.rows());
+    const Var<T> means = mean_per_col(kl_per_dim);
+    const Matrix<T>& m = batch_kl_means ? *batch_kl_means : means.value();
+    if (m.rows() != 1 || m.cols() != kl_per_dim.cols())
+        throw shape_error("free bits: the batch's KL means are " + shape_string(m) + " but the KL has " +
+                          std::to_string(kl_per_dim.cols()) + " dimensions");
+    const T floor = T(free_bits);
+    Tape<T>& tape = kl_per_dim.tape();
+    Node<T>& mask = tape.push(Op::constant);  // [mⱼ > λ], in a reused node buffer
+    mask.value = (m.array() > floor).template cast<T>().matrix();
+    const T floored = T((m.array() <= floor).count()) * floor;
+    return sum(means * tape.last()) + floored;
+}
+
+/// The loss of `terms`, mean(recon) + β·kl_term (see kl_term for `batch_kl_means`).
+template <class T>
+Var<T> elbo_loss(const ElboTerms<T>& terms, const ElboOptions& options, const Matrix<T>* batch_kl_means = nullptr) {
+    return mean(terms.recon) + kl_term(terms.kl_per_dim, options.free_bits, batch_kl_means) * T(options.beta);
 }
 
 /// One pass of the model on batch `x` (n × input) with fresh noise from `rng`.
 template <class T>
 ElboTerms<T> elbo(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const ElboOptions& options = {},
                   const Var<T>* condition = nullptr) {
-    if (options.beta < 0) throw config_error("ELBO: beta must be 0 or more, got " + std::to_string(options.beta));
-    if (options.free_bits < 0) throw config_error("ELBO: free bits must be 0 or more");
-    if (x.cols() != vae.config().input)
+    if (!(options.beta >= 0)) throw config_error("ELBO: beta must be 0 or more, got " + std::to_string(options.beta));
+    if (!(options.free_bits >= 0)) throw config_error("ELBO: free bits must be 0 or more");
+    if (x.cols() != vae.input())
         throw shape_error("ELBO: the batch is " + shape_string(x.value()) + " but the model expects " +
-                          std::to_string(vae.config().input) + " features per row");
+                          std::to_string(vae.input()) + " features per row");
     ElboTerms<T> terms;
     terms.forward = vae.forward(tape, x, rng, condition);
-    terms.kl_per_dim = gaussian_kl(terms.forward.q.mu, terms.forward.q.logvar);
+    terms.kl_per_dim = vae.prior().kl_per_dim(terms.forward.q, terms.forward.z);
     terms.recon = -vae.likelihood().log_prob(tape, terms.forward.out, x);
     terms.kl = sum_per_row(terms.kl_per_dim);
-    terms.loss = mean(terms.recon) + kl_term(terms.kl_per_dim, options.free_bits) * T(options.beta);
+    terms.loss = elbo_loss(terms, options);
     return terms;
 }
 

@@ -1,8 +1,9 @@
-// vaelet/vae/encoder.hpp — the Gaussian encoder q(z|x) = N(μ(x), diag σ²(x)): a trunk MLP, then a μ head
-// and a log σ² head (PyTorch's example calls them fc1, fc21 and fc22).
+// vaelet/vae/encoder.hpp — the Gaussian encoder q(z|x) = N(μ(x), diag σ²(x)). Any module can be the encoder: its
+// output, n × 2·latent, is read as [μ | log σ²]. GaussianHead makes that output from two Linear heads, and
+// mlp_encoder builds PyTorch's example encoder (fc1, then the heads fc21 and fc22).
 //
-//   vaelet::GaussianEncoder<float> enc(784, {400}, 20, vaelet::Activation::relu, rng);
-//   auto q = enc(tape, x);                    // q.mu and q.logvar, both n×20
+//   vaelet::Sequential<float> enc = vaelet::mlp_encoder<float>(784, {400}, 20, vaelet::Activation::relu, rng);
+//   vaelet::Posterior<float> q = vaelet::split_posterior(enc(tape, x));     // q.mu and q.logvar, both n×20
 #pragma once
 
 #include "vaelet/nn/mlp.hpp"
@@ -19,6 +20,43 @@ struct Posterior {
     Var<T> logvar;  // n × latent, log σ²
 };
 
+/// Reads an encoder's output h (n × 2·latent) as [μ | log σ²].
+template <class T>
+Posterior<T> split_posterior(const Var<T>& h, Index latent) {
+    if (h.cols() != 2 * latent)
+        throw shape_error("encoder: its output is " + shape_string(h.value()) + " but a latent space of " +
+                          std::to_string(latent) + " dimensions needs " + std::to_string(2 * latent) +
+                          " columns per row (μ then log σ²); end the encoder with a GaussianHead or a Linear(…, " +
+                          std::to_string(2 * latent) + ")");
+    return {slice_cols(h, 0, latent), slice_cols(h, latent, latent)};
+}
+
+/// Two Linear heads on the same input, one for μ and one for log σ², output side by side as [μ | log σ²]. Its
+/// layers carry their own names (PyTorch's example: fc21, fc22), so add it to a Sequential under the name "".
+template <class T>
+class GaussianHead : public Module<T> {
+public:
+    GaussianHead(Index in, Index latent, Rng& rng, std::string mu_name = "fc21", std::string logvar_name = "fc22")
+        : mu_(in, latent, rng), logvar_(in, latent, rng), mu_name_(std::move(mu_name)),
+          logvar_name_(std::move(logvar_name)) {}
+
+    Var<T> forward(Tape<T>& tape, const Var<T>& h) override { return concat_cols(mu_(tape, h), logvar_(tape, h)); }
+
+    void collect_parameters(ParameterList<T>& list, const std::string& prefix) override {
+        mu_.collect_parameters(list, prefix + mu_name_ + ".");
+        logvar_.collect_parameters(list, prefix + logvar_name_ + ".");
+    }
+
+    ModuleSpec spec() const override {
+        return {"GaussianHead", {{"in_features", mu_.in()}, {"latent", mu_.out()}}, {},
+                {{"mu", mu_name_}, {"logvar", logvar_name_}}, {}};
+    }
+
+private:
+    Linear<T> mu_, logvar_;
+    std::string mu_name_, logvar_name_;
+};
+
 /// Layer names "fc1", "fc1_2", "fc1_3", … for a trunk of `layers` layers (the first matches PyTorch's example).
 inline std::vector<std::string> trunk_names(const std::string& first, std::size_t layers) {
     std::vector<std::string> names;
@@ -26,37 +64,17 @@ inline std::vector<std::string> trunk_names(const std::string& first, std::size_
     return names;
 }
 
+/// PyTorch's example encoder, generalised: `input` features → the `hidden` trunk (fc1, fc1_2, …, each followed by
+/// `activation`; may be empty) → GaussianHead(fc21, fc22) with `latent` dimensions.
 template <class T>
-class GaussianEncoder {
-public:
-    GaussianEncoder() = default;
-
-    /// `input` features in, `hidden` trunk widths (may be empty), `latent` dimensions out.
-    GaussianEncoder(Index input, const std::vector<Index>& hidden, Index latent, Activation activation, Rng& rng) {
-        std::vector<Index> widths{input};
-        widths.insert(widths.end(), hidden.begin(), hidden.end());
-        if (!hidden.empty()) trunk_ = Mlp<T>(widths, activation, rng, trunk_names("fc1", hidden.size()));
-        const Index head_in = widths.back();
-        mu_ = Linear<T>(head_in, latent, rng);
-        logvar_ = Linear<T>(head_in, latent, rng);
-    }
-
-    Posterior<T> operator()(Tape<T>& tape, const Var<T>& x) {
-        const Var<T> h = trunk_.empty() ? x : trunk_(tape, x);
-        return {mu_(tape, h), logvar_(tape, h)};
-    }
-
-    void collect_parameters(ParameterList<T>& list, const std::string& prefix) {
-        if (!trunk_.empty()) trunk_.collect_parameters(list, prefix);
-        mu_.collect_parameters(list, prefix + "fc21.");
-        logvar_.collect_parameters(list, prefix + "fc22.");
-    }
-
-    Index latent() const { return mu_.out(); }
-
-private:
-    Mlp<T> trunk_;
-    Linear<T> mu_, logvar_;
-};
+Sequential<T> mlp_encoder(Index input, const std::vector<Index>& hidden, Index latent, Activation activation,
+                          Rng& rng) {
+    Sequential<T> net;
+    std::vector<Index> widths{input};
+    widths.insert(widths.end(), hidden.begin(), hidden.end());
+    if (!hidden.empty()) add_mlp(net, widths, activation, rng, trunk_names("fc1", hidden.size()));
+    net.add("", GaussianHead<T>(widths.back(), latent, rng));
+    return net;
+}
 
 }  // namespace vaelet

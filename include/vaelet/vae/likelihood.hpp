@@ -87,7 +87,8 @@ public:
 
     /// `dims` output dimensions; `sigma` is the fixed σ, or the initial σ of a learned one. Not for `tabular`,
     /// which needs the constructor that takes its layout.
-    Likelihood(LikelihoodKind kind, Index dims, double sigma = 1.0) : kind_(kind), sigma_(sigma) {
+    Likelihood(LikelihoodKind kind, Index dims, double sigma = 1.0) : kind_(kind), sigma_(sigma), width_(dims) {
+        if (dims < 1) throw config_error("likelihood: dims must be at least 1, got " + std::to_string(dims));
         if (!(sigma > 0)) throw config_error("likelihood: sigma must be positive, got " + std::to_string(sigma));
         if (kind == LikelihoodKind::tabular)
             throw config_error("likelihood: tabular needs the column layout; construct it from a TabularLayout");
@@ -98,7 +99,7 @@ public:
 
     /// The tabular likelihood for `layout`; `sigma` is the initial σ of every numeric column.
     explicit Likelihood(const TabularLayout& layout, double sigma = 1.0)
-        : kind_(LikelihoodKind::tabular), sigma_(sigma), layout_(layout) {
+        : kind_(LikelihoodKind::tabular), sigma_(sigma), width_(layout.width()), layout_(layout) {
         if (!(sigma > 0)) throw config_error("likelihood: sigma must be positive, got " + std::to_string(sigma));
         layout.validate();
         if (layout.numeric > 0) log_sigma_ = Parameter<T>(1, layout.numeric, /*vector=*/true);
@@ -158,6 +159,8 @@ public:
                (kind_ == LikelihoodKind::tabular && layout_.numeric > 0);
     }
     double sigma() const { return sigma_; }
+    /// The features of x it models (the decoder's output width).
+    Index width() const { return width_; }
     /// The column layout of a tabular likelihood (empty for the other kinds).
     const TabularLayout& layout() const { return layout_; }
 
@@ -196,6 +199,7 @@ private:
 
     LikelihoodKind kind_ = LikelihoodKind::bernoulli;
     double sigma_ = 1.0;
+    Index width_ = 0;
     Parameter<T> log_sigma_{1, 1};
     TabularLayout layout_;
 };

@@ -1,8 +1,10 @@
-// vaelet/vae/model.hpp — the VAE: Gaussian encoder, reparameterized sampler, decoder and likelihood, with
-// evaluation helpers. Optionally conditional: a one-hot label is fed to the encoder and the decoder.
+// vaelet/vae/model.hpp — the VAE composed of parts: an encoder module giving μ and log σ², the reparameterized
+// sampler, a decoder module, a likelihood and a prior; with evaluation helpers. Optionally conditional: a one-hot
+// label is fed to the encoder and the decoder. VaeConfig is the ready-made MLP composition.
 //
 //   vaelet::Rng rng(1);
 //   vaelet::Vae<float> vae(vaelet::VaeConfig{}, rng);          // 784-400-20, as PyTorch's example
+//   vaelet::Vae<float> own(std::move(my_encoder), std::move(my_decoder), likelihood, /*latent=*/20);
 //   vaelet::Matrix<float> x_hat = vae.reconstruct(batch);                           // σ(decoder(μ(x)))
 //   vaelet::Matrix<float> images = vae.generate(64, rng);                           // decode z ~ N(0, I)
 #pragma once
@@ -10,10 +12,14 @@
 #include "vaelet/vae/decoder.hpp"
 #include "vaelet/vae/encoder.hpp"
 #include "vaelet/vae/likelihood.hpp"
+#include "vaelet/vae/prior.hpp"
 #include "vaelet/vae/sampler.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace vaelet {
@@ -27,6 +33,19 @@ struct VaeConfig {
     double sigma = 1.0;                // σ of a fixed Gaussian likelihood, or the start of a learned one
     Index conditions = 0;              // > 0: a conditional VAE with a one-hot condition of this many classes
     TabularLayout tabular;             // the column layout when likelihood == tabular (input = tabular.width())
+
+    /// Calls f(name, member) for every field but `tabular`, in order: the one list that model files and
+    /// checkpoints write and read, and that parse_vae_config (io/model_file.hpp) accepts.
+    template <class Self, class F>
+    static void fields(Self& c, F&& f) {
+        f("input", c.input);
+        f("hidden", c.hidden);
+        f("latent", c.latent);
+        f("activation", c.activation);
+        f("likelihood", c.likelihood);
+        f("sigma", c.sigma);
+        f("conditions", c.conditions);
+    }
 
     /// Throws config_error naming the bad field.
     void validate() const {
@@ -56,18 +75,65 @@ struct VaeForward {
     Var<T> out;      // decoder output: logits or means
 };
 
+/// The parts of a VAE, for the constructor that takes them all at once (load_model builds a model this way).
+template <class T>
+struct VaeParts {
+    ModulePtr<T> encoder;      // n × (input + conditions) → n × 2·latent, read as [μ | log σ²]
+    ModulePtr<T> decoder;      // n × (latent + conditions) → the likelihood's parameters, n × input
+    Likelihood<T> likelihood;  // p(x|z); its width is the model's input width
+    Index latent = 0;
+    Index conditions = 0;      // > 0: a conditional VAE; a one-hot condition goes into the encoder and the decoder
+    PriorPtr<T> prior;         // p(z); null means N(0, I)
+};
+
+/// The MLP VAE of `config` as parts: mlp_encoder, mlp_decoder mirroring it, and the configured likelihood.
+template <class T>
+VaeParts<T> mlp_vae_parts(const VaeConfig& config, Rng& rng) {
+    config.validate();
+    const Index c = config.conditions;
+    const std::vector<Index> reversed(config.hidden.rbegin(), config.hidden.rend());
+    VaeParts<T> parts;
+    parts.encoder = module_ptr(mlp_encoder<T>(config.input + c, config.hidden, config.latent, config.activation, rng));
+    parts.decoder = module_ptr(mlp_decoder<T>(config.latent + c, reversed, config.input, config.activation, rng));
+    parts.likelihood = config.likelihood == LikelihoodKind::tabular
+                           ? Likelihood<T>(config.tabular, config.sigma)
+                           : Likelihood<T>(config.likelihood, config.input, config.sigma);
+    parts.latent = config.latent;
+    parts.conditions = c;
+    return parts;
+}
+
+/// A VAE composed of parts: any encoder module, the reparameterized sampler, any decoder module, a likelihood and
+/// a prior. Every tool — elbo, iwae_bound, estimate_log_likelihood, score_examples, Trainer, checkpoints,
+/// save_model/load_model — takes a Vae, whatever its parts.
 template <class T>
 class Vae {
 public:
-    Vae(const VaeConfig& config, Rng& rng) : config_((config.validate(), config)) {
-        const Index c = config.conditions;
-        std::vector<Index> reversed(config.hidden.rbegin(), config.hidden.rend());
-        encoder_ = GaussianEncoder<T>(config.input + c, config.hidden, config.latent, config.activation, rng);
-        decoder_ = Decoder<T>(config.latent + c, reversed, config.input, config.activation, rng);
-        likelihood_ = config.likelihood == LikelihoodKind::tabular
-                          ? Likelihood<T>(config.tabular, config.sigma)
-                          : Likelihood<T>(config.likelihood, config.input, config.sigma);
+    /// The parts, checked: the encoder and decoder must be there and the sizes positive.
+    explicit Vae(VaeParts<T> parts)
+        : encoder_(std::move(parts.encoder)), decoder_(std::move(parts.decoder)),
+          likelihood_(std::move(parts.likelihood)), prior_(std::move(parts.prior)), latent_(parts.latent),
+          conditions_(parts.conditions) {
+        if (!encoder_) throw config_error("VAE: the encoder is missing");
+        if (!decoder_) throw config_error("VAE: the decoder is missing");
+        if (latent_ < 1) throw config_error("VAE: latent must be at least 1, got " + std::to_string(latent_));
+        if (conditions_ < 0) throw config_error("VAE: conditions must be 0 or more, got " + std::to_string(conditions_));
+        if (!prior_) prior_ = std::make_unique<StandardNormalPrior<T>>();
     }
+
+    /// A VAE of an encoder and a decoder (module values or ModulePtrs), a likelihood over `likelihood.width()`
+    /// features and `latent` dimensions; the prior is N(0, I).
+    ///
+    ///   vaelet::Vae<float> vae(std::move(encoder), std::move(decoder),
+    ///                          vaelet::Likelihood<float>(vaelet::LikelihoodKind::bernoulli, 784), /*latent=*/20);
+    template <class E, class D, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, VaeConfig>>>
+    Vae(E&& encoder, D&& decoder, Likelihood<T> likelihood, Index latent, Index conditions = 0)
+        : Vae(VaeParts<T>{module_ptr(std::forward<E>(encoder)), module_ptr(std::forward<D>(decoder)),
+                          std::move(likelihood), latent, conditions, nullptr}) {}
+
+    /// The MLP VAE of `config` (784-400-20 with ReLU and a Bernoulli likelihood, PyTorch's example, by default),
+    /// its weights initialised from `rng`.
+    Vae(const VaeConfig& config, Rng& rng) : Vae(mlp_vae_parts<T>(config, rng)) {}
 
     Vae(const Vae&) = delete;  // parameter lists and tapes point into the model
     Vae& operator=(const Vae&) = delete;
@@ -76,10 +142,10 @@ public:
 
     /// q(z|x); `c` is the one-hot condition (n × conditions) of a conditional model, else ignored.
     Posterior<T> encode(Tape<T>& tape, const Var<T>& x, const Var<T>* c = nullptr) {
-        return encoder_(tape, with_condition(x, c));
+        return split_posterior(encoder_->forward(tape, with_condition(x, c)), latent_);
     }
     Var<T> decode(Tape<T>& tape, const Var<T>& z, const Var<T>* c = nullptr) {
-        return decoder_(tape, with_condition(z, c));
+        return decoder_->forward(tape, with_condition(z, c));
     }
     /// Encode, sample z with the reparameterization trick, decode.
     VaeForward<T> forward(Tape<T>& tape, const Var<T>& x, Rng& rng, const Var<T>* c = nullptr) {
@@ -115,21 +181,24 @@ public:
         const Var<T> z = rng ? reparameterize(q.mu, q.logvar, *rng) : q.mu;
         return likelihood_.mean(decode(tape_, z, cp).value());
     }
-    /// n new examples: decode z ~ N(0, I).
+    /// n new examples: decode z drawn from the prior.
     Matrix<T> generate(Index n, Rng& rng, const Matrix<T>* c = nullptr) {
-        return decode(sample_prior<T>(n, config_.latent, rng), c);
+        return decode(prior_->sample(n, latent_, rng), c);
     }
 
     // ---- parameters ----
 
-    /// In order: encoder.fc1.weight, encoder.fc1.bias, …, encoder.fc21.*, encoder.fc22.*, decoder.fc3.*, …,
-    /// decoder.fc4.*, [decoder.log_sigma]. Without the "encoder."/"decoder." prefix these are exactly the names
-    /// of PyTorch's examples/vae model (fc1, fc21, fc22, fc3, fc4) for the 784-400-20 configuration.
+    /// The encoder's parameters under "encoder.", the decoder's and the likelihood's under "decoder.", a learned
+    /// prior's under "prior.". For the MLP of a VaeConfig, in order: encoder.fc1.weight, encoder.fc1.bias, …,
+    /// encoder.fc21.*, encoder.fc22.*, decoder.fc3.*, …, decoder.fc4.*, [decoder.log_sigma]. Without the
+    /// "encoder."/"decoder." prefix these are exactly the names of PyTorch's examples/vae model (fc1, fc21, fc22,
+    /// fc3, fc4) for the 784-400-20 configuration.
     ParameterList<T> named_parameters() {
         ParameterList<T> list;
-        encoder_.collect_parameters(list, "encoder.");
-        decoder_.collect_parameters(list, "decoder.");
+        encoder_->collect_parameters(list, "encoder.");
+        decoder_->collect_parameters(list, "decoder.");
         likelihood_.collect_parameters(list, "decoder.");
+        prior_->collect_parameters(list, "prior.");
         return list;
     }
 
@@ -139,19 +208,26 @@ public:
         return n;
     }
 
-    const VaeConfig& config() const { return config_; }
+    /// Features per example (the likelihood's width).
+    Index input() const { return likelihood_.width(); }
+    Index latent() const { return latent_; }
+    /// Classes of the one-hot condition; 0 for an unconditional model.
+    Index conditions() const { return conditions_; }
+
+    Module<T>& encoder() { return *encoder_; }
+    Module<T>& decoder() { return *decoder_; }
     Likelihood<T>& likelihood() { return likelihood_; }
-    GaussianEncoder<T>& encoder() { return encoder_; }
-    Decoder<T>& decoder() { return decoder_; }
+    const Likelihood<T>& likelihood() const { return likelihood_; }
+    Prior<T>& prior() { return *prior_; }
 
 private:
     Var<T> with_condition(const Var<T>& v, const Var<T>* c) {
-        if (config_.conditions == 0) return v;
-        if (!c) throw config_error("conditional VAE: a one-hot condition of " + std::to_string(config_.conditions) +
+        if (conditions_ == 0) return v;
+        if (!c) throw config_error("conditional VAE: a one-hot condition of " + std::to_string(conditions_) +
                                    " classes is required");
-        if (c->cols() != config_.conditions)
+        if (c->cols() != conditions_)
             throw shape_error("conditional VAE: condition is " + shape_string(c->value()) + " but the model expects " +
-                              std::to_string(config_.conditions) + " columns");
+                              std::to_string(conditions_) + " columns");
         return concat_cols(v, *c);
     }
     void begin_inference() {
@@ -163,10 +239,10 @@ private:
         return tape_.constant(*c);
     }
 
-    VaeConfig config_;
-    GaussianEncoder<T> encoder_;
-    Decoder<T> decoder_;
+    ModulePtr<T> encoder_, decoder_;
     Likelihood<T> likelihood_;
+    PriorPtr<T> prior_;
+    Index latent_ = 0, conditions_ = 0;
     Tape<T> tape_;  // for the evaluation helpers
 };
 

@@ -29,12 +29,12 @@ ExampleScores score_examples(Vae<T>& vae, const Matrix<T>& x, Rng& rng, int samp
     ExampleScores s;
     s.neg_elbo = Matrix<double>::Zero(x.rows(), 1);
     const Posterior<T> q = vae.encode(tape, xv, cp);
-    const Matrix<double> kl = sum_per_row(gaussian_kl(q.mu, q.logvar)).value().template cast<double>();
     for (int k = 0; k < samples; ++k) {
         const Var<T> z = reparameterize(q.mu, q.logvar, rng);
         s.neg_elbo -= vae.likelihood().log_prob(tape, vae.decode(tape, z, cp), xv).value().template cast<double>();
+        s.neg_elbo += sum_per_row(vae.prior().kl_per_dim(q, z)).value().template cast<double>();
     }
-    s.neg_elbo = s.neg_elbo / double(samples) + kl;
+    s.neg_elbo /= double(samples);
     s.recon_error = -vae.likelihood().log_prob(tape, vae.decode(tape, q.mu, cp), xv).value().template cast<double>();
     return s;
 }

@@ -1,0 +1,398 @@
+// vaelet/io/model_file.hpp — a model in one safetensors file, without a trainer: its architecture (JSON metadata,
+// vae/architecture.hpp) beside its weights, so load_model rebuilds any composed model. load_model also reads
+// vaelet checkpoints and a plain PyTorch state_dict of the canonical VAE (fc1, fc21, fc22, fc3, fc4) saved as
+// safetensors.
+//
+//   vaelet::save_model("model.safetensors", vae);                                    // atomic
+//   std::unique_ptr<vaelet::Vae<float>> m = vaelet::load_model<float>("model.safetensors");
+//   auto torch = vaelet::load_model<float>("state_dict.safetensors");               // sizes read off the tensors
+//   auto tanh_one = vaelet::load_model<float>("sd.safetensors", vaelet::parse_vae_config("activation=tanh"));
+//
+// Tensor names: a model's parameter names without the "encoder."/"decoder." prefixes when every name stays unique
+// (the MLP's fc1 … fc4, as PyTorch's example names them, so the file loads into that model), else the full names.
+// Metadata: "format" = "vaelet-model-1", "vaelet_version", "architecture" (JSON of the ModuleSpec tree).
+#pragma once
+
+#include "vaelet/io/safetensors.hpp"
+#include "vaelet/vae/architecture.hpp"
+#include "vaelet/version.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace vaelet {
+
+inline constexpr const char* model_format = "vaelet-model-1";
+
+namespace detail {
+
+/// The config field `v` as an integer of type I. A float (4.5, 1e300) or a value out of I's range is an error,
+/// never converted: nlohmann's get<int>() of 1e300 is undefined behaviour.
+template <class I>
+I config_integer(const nlohmann::json& v, const std::string& field, const std::string& source) {
+    using limits = std::numeric_limits<I>;
+    bool fits = false;
+    if (v.is_number_unsigned()) {
+        fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(limits::max());
+    } else if (v.is_number_integer()) {
+        const auto i = v.get<std::int64_t>();
+        fits = limits::is_signed && i >= static_cast<std::int64_t>(limits::min()) &&
+               i <= static_cast<std::int64_t>(limits::max());
+    }
+    if (!fits)
+        throw io_error(source + ": the config has " + field + " = " + v.dump() + ", but it must be an integer from " +
+                       std::to_string(limits::min()) + " to " + std::to_string(limits::max()) +
+                       "; was it written by another program or version?");
+    return v.is_number_unsigned() ? static_cast<I>(v.get<std::uint64_t>()) : static_cast<I>(v.get<std::int64_t>());
+}
+
+/// Writes each field a `fields(…)` table visits into a JSON object (enums by name).
+struct JsonFieldWriter {
+    nlohmann::json& j;
+    template <class V>
+    void operator()(const char* name, const V& v, bool = true) const {
+        if constexpr (std::is_same_v<V, Activation>) j[name] = activation_name(v);
+        else if constexpr (std::is_same_v<V, LikelihoodKind>) j[name] = likelihood_name(v);
+        else j[name] = v;
+    }
+};
+
+/// Reads each field a `fields(…)` table visits from a JSON object: integers checked by config_integer, enums
+/// parsed by name; a missing field is an error unless the table marks it not required (then it keeps its value).
+struct JsonFieldReader {
+    const nlohmann::json& j;
+    std::string prefix;  // "model.", "train.": names the field in errors
+    std::string source;
+
+    template <class V>
+    void operator()(const char* name, V& v, bool required = true) const {
+        const auto it = j.find(name);
+        if (it == j.end()) {
+            if (required)
+                throw io_error(source + ": the config has no field " + prefix + name +
+                               "; was it written by another program or version?");
+            return;
+        }
+        const std::string field = prefix + name;
+        if constexpr (std::is_same_v<V, Activation>) v = parse_activation(it->template get<std::string>());
+        else if constexpr (std::is_same_v<V, LikelihoodKind>) v = parse_likelihood(it->template get<std::string>());
+        else if constexpr (std::is_same_v<V, std::vector<Index>>) {
+            v.clear();
+            for (const auto& e : it->template get<std::vector<nlohmann::json>>())
+                v.push_back(config_integer<Index>(e, field, source));
+        } else if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) v = config_integer<V>(*it, field, source);
+        else v = it->template get<V>();
+    }
+};
+
+}  // namespace detail
+
+/// `config` as JSON: its fields() by name, plus "tabular" {numeric, categorical_sizes} for a tabular likelihood.
+inline nlohmann::json to_json(const VaeConfig& config) {
+    nlohmann::json j = nlohmann::json::object();
+    VaeConfig::fields(config, detail::JsonFieldWriter{j});
+    if (config.likelihood == LikelihoodKind::tabular)
+        j["tabular"] = {{"numeric", config.tabular.numeric}, {"categorical_sizes", config.tabular.categorical_sizes}};
+    return j;
+}
+
+/// The VaeConfig of to_json's JSON `j`, validated; io_error naming `source` and the field otherwise.
+inline VaeConfig vae_config_from_json(const nlohmann::json& j, const std::string& source) {
+    VaeConfig c;
+    try {
+        VaeConfig::fields(c, detail::JsonFieldReader{j, "model.", source});
+        if (c.likelihood == LikelihoodKind::tabular) {
+            const auto& t = j.at("tabular");
+            c.tabular.numeric = detail::config_integer<Index>(t.at("numeric"), "model.tabular.numeric", source);
+            double width = double(c.tabular.numeric);  // in double: a damaged file's sum may overflow Index
+            for (const auto& size : t.at("categorical_sizes").get<std::vector<nlohmann::json>>()) {
+                c.tabular.categorical_sizes.push_back(
+                    detail::config_integer<Index>(size, "model.tabular.categorical_sizes", source));
+                width += double(c.tabular.categorical_sizes.back());
+            }
+            if (width != double(c.input)) {
+                std::ostringstream columns;
+                columns.precision(0);
+                columns << std::fixed << width;
+                throw io_error(source + ": the config has a tabular layout of " + columns.str() +
+                               " columns but model.input = " + std::to_string(c.input) + "; the file is damaged");
+            }
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw io_error(source + ": the model config is incomplete or malformed (" + e.what() +
+                       "); was it written by another program or version?");
+    }
+    c.validate();
+    return c;
+}
+
+/// A VaeConfig from a short text of `field=value` pairs separated by spaces (fields as in VaeConfig; lists by
+/// commas), starting from `base`: "hidden=512,256 latent=32 activation=tanh likelihood=gaussian". config_error
+/// naming the pair that does not parse.
+inline VaeConfig parse_vae_config(const std::string& text, VaeConfig base = {}) {
+    std::istringstream words(text);
+    std::string pair;
+    while (words >> pair) {
+        const auto eq = pair.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size())
+            throw config_error("architecture \"" + text + "\": \"" + pair + "\" is not field=value");
+        const std::string key = pair.substr(0, eq), value = pair.substr(eq + 1);
+        bool known = false;
+        const auto number = [&](const std::string& s) -> double {
+            std::size_t used = 0;
+            double d = 0;
+            try {
+                d = std::stod(s, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used != s.size()) throw config_error("architecture: " + key + "=" + value + " is not a number");
+            return d;
+        };
+        VaeConfig::fields(base, [&](const char* name, auto& field) {
+            if (key != name) return;
+            known = true;
+            using V = std::decay_t<decltype(field)>;
+            if constexpr (std::is_same_v<V, Activation>) field = parse_activation(value);
+            else if constexpr (std::is_same_v<V, LikelihoodKind>) field = parse_likelihood(value);
+            else if constexpr (std::is_same_v<V, std::vector<Index>>) {
+                field.clear();
+                std::istringstream items(value);
+                for (std::string item; std::getline(items, item, ',');) field.push_back(Index(number(item)));
+            } else if constexpr (std::is_integral_v<V>) {
+                const double d = number(value);
+                if (d != double(Index(d))) throw config_error("architecture: " + key + "=" + value + " is not a whole number");
+                field = V(d);
+            } else {
+                field = number(value);
+            }
+        });
+        if (!known)
+            throw config_error("architecture: no field \"" + key + "\"; the fields are input, hidden, latent, "
+                               "activation, likelihood, sigma, conditions");
+    }
+    return base;
+}
+
+/// ModuleSpec as JSON: {"type": …, "sizes": {…}, "numbers": {…}, "texts": {…}, "children": [[name, spec], …]},
+/// the empty members left out.
+inline nlohmann::json to_json(const ModuleSpec& s) {
+    nlohmann::json j = {{"type", s.type}};
+    if (!s.sizes.empty()) j["sizes"] = s.sizes;
+    if (!s.numbers.empty()) j["numbers"] = s.numbers;
+    if (!s.texts.empty()) j["texts"] = s.texts;
+    if (!s.children.empty()) {
+        j["children"] = nlohmann::json::array();
+        for (const auto& [name, child] : s.children) j["children"].push_back({name, to_json(child)});
+    }
+    return j;
+}
+
+namespace detail {
+inline ModuleSpec spec_from_json(const nlohmann::json& j, const std::string& source, int depth) {
+    if (depth > 32) throw io_error(source + ": the architecture nests modules more than 32 deep; the file is damaged");
+    ModuleSpec s;
+    s.type = j.at("type").get<std::string>();
+    if (j.contains("sizes"))
+        for (const auto& [k, v] : j.at("sizes").items()) s.sizes[k] = config_integer<Index>(v, "architecture size " + k, source);
+    if (j.contains("numbers")) s.numbers = j.at("numbers").get<std::map<std::string, double>>();
+    if (j.contains("texts")) s.texts = j.at("texts").get<std::map<std::string, std::string>>();
+    if (j.contains("children"))
+        for (const auto& c : j.at("children")) {
+            if (!c.is_array() || c.size() != 2) throw io_error(source + ": an architecture child is not [name, spec]");
+            s.children.emplace_back(c[0].get<std::string>(), spec_from_json(c[1], source, depth + 1));
+        }
+    return s;
+}
+}  // namespace detail
+
+/// The ModuleSpec of to_json's JSON; io_error naming `source` when it is malformed.
+inline ModuleSpec spec_from_json(const nlohmann::json& j, const std::string& source) {
+    try {
+        return detail::spec_from_json(j, source, 0);
+    } catch (const nlohmann::json::exception& e) {
+        throw io_error(source + ": the architecture is malformed (" + e.what() + "); the file is damaged");
+    }
+}
+
+/// The model's parameters under their file names: without "encoder."/"decoder." when every name stays unique.
+template <class T>
+ParameterList<T> file_parameters(Vae<T>& vae) {
+    ParameterList<T> list = vae.named_parameters();
+    ParameterList<T> short_names = list;
+    std::set<std::string> seen;
+    for (auto& p : short_names) {
+        for (const char* prefix : {"encoder.", "decoder."})
+            if (p.name.rfind(prefix, 0) == 0) p.name = p.name.substr(std::char_traits<char>::length(prefix));
+        if (!seen.insert(p.name).second) return list;
+    }
+    return short_names;
+}
+
+/// Puts `vae`'s weights (under their file names) and its architecture into `st` (save_model and checkpoints).
+template <class T>
+void put_model(SafeTensors& st, Vae<T>& vae) {
+    st.metadata["vaelet_version"] = version();
+    st.metadata["architecture"] = to_json(architecture(vae)).dump();
+    save_parameters(st, file_parameters(vae));
+}
+
+/// Writes `vae` to `path` (atomically): its architecture and weights, enough for load_model to rebuild it.
+template <class T>
+void save_model(const std::string& path, Vae<T>& vae) {
+    SafeTensors st;
+    st.metadata["format"] = model_format;
+    put_model(st, vae);
+    save_safetensors(path, st);
+}
+
+/// How load_model reads a file that does not describe its own architecture (a PyTorch state_dict).
+struct LoadModelOptions {
+    /// The MLP to build; without it, input, hidden, latent and conditions are read off the tensors' shapes, and
+    /// the activation is ReLU and the likelihood Bernoulli (PyTorch's example), or a learned Gaussian when there
+    /// is a log_sigma tensor.
+    std::optional<VaeConfig> architecture;
+    /// Whether F32 ↔ F64 weights are converted (a PyTorch file is F32; a double model needs FloatCast::allow).
+    FloatCast cast = FloatCast::forbid;
+};
+
+namespace detail {
+
+/// The fewest weights a model of `m` has: the products of consecutive layer widths, input → hidden → latent in
+/// the encoder and back in the decoder. In double, since a damaged config's sizes may overflow any integer.
+inline double min_weights(const VaeConfig& m) {
+    const double c = double(m.conditions);
+    std::vector<double> encoder{double(m.input) + c}, decoder{double(m.latent) + c};
+    for (const Index h : m.hidden) encoder.push_back(double(h));
+    for (auto h = m.hidden.rbegin(); h != m.hidden.rend(); ++h) decoder.push_back(double(*h));
+    encoder.push_back(double(m.latent));
+    decoder.push_back(double(m.input));
+    double n = 0;
+    for (const auto* widths : {&encoder, &decoder})
+        for (std::size_t i = 0; i + 1 < widths->size(); ++i) n += (*widths)[i] * (*widths)[i + 1];
+    return n;
+}
+
+/// The fewest weights the layers of `spec` hold that the built-in types reveal (Linear, GaussianHead), in double:
+/// a damaged architecture's sizes may overflow any integer.
+inline double min_weights(const ModuleSpec& spec) {
+    double n = 0;
+    const auto size = [&](const char* key) {
+        const auto it = spec.sizes.find(key);
+        return it == spec.sizes.end() ? 0.0 : std::max(0.0, double(it->second));
+    };
+    if (spec.type == "Linear") n += size("in_features") * size("out_features");
+    if (spec.type == "GaussianHead") n += 2 * size("in_features") * size("latent");
+    for (const auto& [name, child] : spec.children) n += min_weights(child);
+    return n;
+}
+
+/// The MLP a state_dict's tensor shapes describe: fc1 (+ fc1_2, …) → fc21/fc22 → fc3 (+ fc3_2, …) → fc4.
+inline VaeConfig infer_vae_config(const SafeTensors& st) {
+    const auto shape = [&](const std::string& name) -> std::vector<std::int64_t> {
+        if (!st.contains(name))
+            throw io_error(st.source + ": no tensor " + name + ", so this is not a vaelet model file nor a state_dict "
+                           "of PyTorch's example VAE (fc1, fc21, fc22, fc3, fc4); save it with vaelet::save_model, or "
+                           "pass its architecture (--arch \"input=… hidden=… latent=…\")");
+        const auto& s = st.at(name).shape;
+        if (s.size() != 2) throw io_error(st.source + ": tensor " + name + " has shape " + shape_text(s) + ", not 2-D");
+        return s;
+    };
+    VaeConfig c;
+    c.hidden.clear();
+    const auto fc1 = shape("fc1.weight");
+    c.hidden.push_back(Index(fc1[0]));
+    for (int k = 2; st.contains("fc1_" + std::to_string(k) + ".weight"); ++k)
+        c.hidden.push_back(Index(shape("fc1_" + std::to_string(k) + ".weight")[0]));
+    c.latent = Index(shape("fc21.weight")[0]);
+    c.input = Index(shape("fc4.weight")[0]);
+    c.conditions = Index(fc1[1]) - c.input;
+    if (st.contains("log_sigma"))
+        c.likelihood = st.at("log_sigma").numel() == 1 ? LikelihoodKind::gaussian_learned
+                                                       : LikelihoodKind::gaussian_learned_per_dim;
+    try {
+        c.validate();
+    } catch (const config_error& e) {
+        throw io_error(st.source + ": the tensors' shapes do not make an MLP VAE (" + e.what() + ")");
+    }
+    return c;
+}
+
+}  // namespace detail
+
+/// The model in `st`: rebuilt from a checkpoint's MLP configuration, or from its "architecture" metadata, or (a
+/// plain state_dict) from `options.architecture` or the tensors' shapes; then its weights loaded, checked by name, shape
+/// and dtype first (Strict: a tensor the model does not have is an error too, except a checkpoint's own).
+template <class T>
+std::unique_ptr<Vae<T>> model_from(const SafeTensors& st, const LoadModelOptions& options = {}) {
+    Rng unused(0);
+    double values = 0;  // a damaged file must not describe a model larger than the weights it holds
+    for (const auto& entry : st.tensors()) values += double(entry.second.numel());
+    const auto mlp = [&](const VaeConfig& c) {
+        if (detail::min_weights(c) > values)
+            throw io_error(st.source + ": the model it describes has more weights than the file holds; the file is "
+                           "damaged, or the architecture given for it is not its own");
+        return std::make_unique<Vae<T>>(c, unused);
+    };
+    const auto json_of = [&](const std::string& text, const char* what) {
+        if (!detail::json_nesting_within(text, detail::max_json_depth))
+            throw io_error(st.source + ": the " + what + " nests JSON too deeply; the file is damaged");
+        try {
+            return nlohmann::json::parse(text);
+        } catch (const nlohmann::json::exception& e) {
+            throw io_error(st.source + ": the " + what + " is not valid JSON (" + e.what() + ")");
+        }
+    };
+    std::unique_ptr<Vae<T>> vae;
+    const auto config = st.metadata.find("config");
+    const auto arch = st.metadata.find("architecture");
+    const bool own_file = config != st.metadata.end() || arch != st.metadata.end();
+    std::optional<nlohmann::json> run_config;
+    if (config != st.metadata.end()) run_config = json_of(config->second, "config");
+    if (run_config && run_config->contains("model")) {  // a checkpoint of an MLP run: its flags build the model
+        vae = mlp(vae_config_from_json(run_config->at("model"), st.source));
+    } else if (arch != st.metadata.end()) {
+        const ModuleSpec spec = spec_from_json(json_of(arch->second, "architecture"), st.source);
+        if (detail::min_weights(spec) > values)
+            throw io_error(st.source + ": the architecture describes more weights than the file holds; the file is "
+                           "damaged");
+        try {
+            vae = build_vae<T>(spec, unused);
+        } catch (const config_error& e) {
+            throw io_error(st.source + ": " + e.what());
+        }
+    } else if (own_file) {
+        throw io_error(st.source + ": the config has no \"model\" and the file no \"architecture\"; the file is "
+                       "damaged");
+    } else {
+        vae = mlp(options.architecture ? *options.architecture : detail::infer_vae_config(st));
+    }
+    load_parameters(st, file_parameters(*vae), own_file ? Strict::no : Strict::yes, options.cast);
+    return vae;
+}
+
+/// The model stored at `path`: a vaelet model file or checkpoint, or a PyTorch state_dict (see model_from).
+template <class T>
+std::unique_ptr<Vae<T>> load_model(const std::string& path, const LoadModelOptions& options = {}) {
+    return model_from<T>(load_safetensors(path), options);
+}
+
+/// load_model with `architecture` for a state_dict.
+template <class T>
+std::unique_ptr<Vae<T>> load_model(const std::string& path, const VaeConfig& architecture) {
+    LoadModelOptions o;
+    o.architecture = architecture;
+    return load_model<T>(path, o);
+}
+
+}  // namespace vaelet

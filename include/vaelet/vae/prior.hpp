@@ -1,0 +1,62 @@
+// vaelet/vae/prior.hpp — the prior p(z) of a VAE, behind a small interface: its KL to the posterior, its density
+// and its samples. StandardNormalPrior, N(0, I), is the classic choice; a learned prior (a mixture, a VampPrior)
+// implements the same four members and may own parameters.
+//
+//   vaelet::StandardNormalPrior<float> prior;
+//   auto kl = prior.kl_per_dim(q, z);           // n × latent, closed form
+//   vaelet::Matrix<float> z0 = prior.sample(64, 20, rng);
+#pragma once
+
+#include "vaelet/core/random.hpp"
+#include "vaelet/nn/module.hpp"
+#include "vaelet/vae/encoder.hpp"
+
+#include <memory>
+#include <string>
+
+namespace vaelet {
+
+template <class T>
+class Prior {
+public:
+    virtual ~Prior() = default;
+
+    /// KL(q(z|x) ‖ p(z)) per example and latent dimension, n × latent, on the tape; `z` is the sample drawn from q,
+    /// for a prior without a closed form (a Monte-Carlo estimate). A prior whose KL does not split over the
+    /// dimensions returns n × 1; free bits then floor the whole KL.
+    virtual Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>& z) = 0;
+    /// log p(z) for each row of z, n × 1, with all constants.
+    virtual Var<T> log_prob(const Var<T>& z) = 0;
+    /// n draws in `latent` dimensions.
+    virtual Matrix<T> sample(Index n, Index latent, Rng& rng) = 0;
+    /// The type and settings that rebuild it (as a module's spec).
+    virtual ModuleSpec spec() const = 0;
+    /// A learned prior's parameters. Default: none.
+    virtual void collect_parameters(ParameterList<T>& list, const std::string& prefix) {
+        (void)list;
+        (void)prefix;
+    }
+};
+
+template <class T>
+using PriorPtr = std::unique_ptr<Prior<T>>;
+
+/// p(z) = N(0, I). The KL to a diagonal Gaussian posterior has a closed form (Kingma & Welling 2014, Appendix B):
+/// −½ (1 + log σ² − μ² − σ²) per dimension.
+template <class T>
+class StandardNormalPrior : public Prior<T> {
+public:
+    Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>&) override { return gaussian_kl(q.mu, q.logvar); }
+    Var<T> log_prob(const Var<T>& z) override {
+        constexpr double half_log_2pi = 0.91893853320467274178;
+        return sum_per_row(square(z)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
+    }
+    Matrix<T> sample(Index n, Index latent, Rng& rng) override {
+        Matrix<T> z(n, latent);
+        rng.fill_normal(z);
+        return z;
+    }
+    ModuleSpec spec() const override { return {"StandardNormal", {}, {}, {}, {}}; }
+};
+
+}  // namespace vaelet
