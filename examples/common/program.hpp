@@ -49,7 +49,12 @@ inline vaelet::TrainOptions train_options(const TrainFlags& f) {
     vaelet::TrainOptions o;
     o.epochs = f.epochs;
     o.batch = f.batch;
+    o.optimizer = f.optimizer;
     o.lr = f.lr;
+    o.weight_decay = f.weight_decay;
+    o.momentum = f.momentum;
+    o.schedule = f.schedule;
+    o.min_lr = f.min_lr;
     o.beta = f.beta;
     o.warmup_epochs = f.warmup_epochs;
     o.free_bits = f.free_bits;

@@ -36,7 +36,9 @@ struct TrainFlags {
     long batch = 128;
     long latent = 20;
     std::vector<long> hidden{400};
-    double lr = 1e-3, beta = 1.0, warmup_epochs = 0.0, free_bits = 0.0, clip_norm = 0.0;
+    std::string optimizer = "adam", schedule = "constant";
+    double lr = 1e-3, weight_decay = 0.0, momentum = 0.0, min_lr = 0.0;
+    double beta = 1.0, warmup_epochs = 0.0, free_bits = 0.0, clip_norm = 0.0;
     std::uint64_t seed = 1;
     int threads = 0;
     bool resume = false, skip_nonfinite = false;
@@ -51,7 +53,14 @@ inline CLI::Option* add_train_flags(CLI::App* train, TrainFlags& f, const std::s
     train->add_option("--batch", f.batch, example + " per step")->capture_default_str();
     train->add_option("--latent", f.latent, "latent dimensions")->capture_default_str();
     train->add_option("--hidden", f.hidden, "hidden layer widths, e.g. --hidden 512 256")->capture_default_str();
-    train->add_option("--lr", f.lr, "Adam learning rate")->capture_default_str();
+    train->add_option("--optimizer", f.optimizer, "adam, adamw (decoupled weight decay) or sgd")->capture_default_str();
+    train->add_option("--lr", f.lr, "learning rate")->capture_default_str();
+    train->add_option("--weight-decay", f.weight_decay, "weight decay (adam: L2, adamw: decoupled, sgd: L2)")
+        ->capture_default_str();
+    train->add_option("--momentum", f.momentum, "SGD momentum")->capture_default_str();
+    train->add_option("--schedule", f.schedule, "learning rate: constant, or cosine from --lr to --min-lr over all "
+                      "epochs")->capture_default_str();
+    train->add_option("--min-lr", f.min_lr, "the cosine schedule's last learning rate")->capture_default_str();
     train->add_option("--beta", f.beta, "weight of the KL term")->capture_default_str();
     train->add_option("--warmup-epochs", f.warmup_epochs, "raise beta linearly from 0 over this many epochs")
         ->capture_default_str();

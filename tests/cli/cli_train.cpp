@@ -88,3 +88,47 @@ TEST_CASE("train: --resume --epochs N trains a finished run on to N epochs, also
     CHECK(vaelet::read_checkpoint_config((dir / "run" / "checkpoint.safetensors").string()).train.epochs == 10);
     CHECK(fs::exists(dir / "run" / "samples_epoch10.png"));
 }
+
+TEST_CASE("train: --optimizer sgd --momentum --schedule cosine trains, records them, and resumes into the same run") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    // The cosine schedule spans all --epochs, so a run resumed with a larger --epochs is another run; the resume
+    // check below uses the constant schedule (the momentum buffers are what must carry over).
+    const Args cosine = {"--optimizer", "sgd", "--lr", "0.001", "--momentum", "0.9", "--schedule", "cosine",
+                         "--min-lr", "0.0001"};
+    const Result trained =
+        run(concat(concat({"train", "--data", t.data.string(), "--out", (dir / "cosine").string(), "--epochs", "2"},
+                          small_model()),
+                   cosine));
+    INFO(trained.output);
+    REQUIRE(trained.code == 0);
+    const vaelet::RunConfig cc = vaelet::read_checkpoint_config((dir / "cosine" / "checkpoint.safetensors").string());
+    CHECK(cc.train.schedule == "cosine");
+    CHECK(cc.train.min_lr == 0.0001);
+
+    const Args sgd = {"--optimizer", "sgd", "--lr", "0.001", "--momentum", "0.9"};
+    const Result straight =
+        run(concat(concat({"train", "--data", t.data.string(), "--out", (dir / "straight").string(), "--epochs", "2"},
+                          small_model()),
+                   sgd));
+    INFO(straight.output);
+    REQUIRE(straight.code == 0);
+    const vaelet::RunConfig c = vaelet::read_checkpoint_config((dir / "straight" / "checkpoint.safetensors").string());
+    CHECK(c.train.optimizer == "sgd");
+    CHECK(c.train.momentum == 0.9);
+    CHECK(vaelet::load_safetensors((dir / "straight" / "checkpoint.safetensors").string())
+              .contains("optim.fc1.weight.momentum_buffer"));
+
+    const std::string out = (dir / "resumed").string();
+    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), sgd));
+    REQUIRE(r.code == 0);
+    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    check_same_run(dir / "resumed", dir / "straight");
+
+    const Result bad = run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--momentum",
+                                   "0.9"},
+                                  small_model()));
+    check_one_message(bad, 1, {"--momentum is SGD's; with adam leave it 0"});
+}

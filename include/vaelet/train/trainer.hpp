@@ -224,11 +224,11 @@ public:
         : Trainer(vae, train, options, nullptr, peers) {}
 
     /// As above with an optimizer of your own over vae.named_parameters() (options.optimizer, lr, weight_decay
-    /// and momentum are then not used; the schedule sets its learning rate from options.lr).
+    /// and momentum are then not used; a cosine schedule starts from the optimizer's own learning rate).
     Trainer(Vae<T>& vae, const Dataset& train, const TrainOptions& options, std::unique_ptr<Optimizer<T>> optimizer,
             Communicator* peers = nullptr)
         : vae_(vae), options_((options.validate(peers ? peers->size() : 1), options)), params_(vae.named_parameters()),
-          optimizer_(optimizer ? std::move(optimizer) : make_optimizer(params_, options_)),
+          optimizer_(optimizer ? std::move(optimizer) : make_optimizer(params_, options_)), base_lr_(optimizer_->lr()),
           shuffle_rng_(options.seed), noise_rng_(options.seed + 1),
           batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true),
           peers_(peers && peers->size() > 1 ? peers : nullptr) {
@@ -353,8 +353,8 @@ public:
     double lr() const {
         if (lr_schedule_) return lr_schedule_(step_);
         const double total = double(options_.epochs) * double(batcher_.batches_per_epoch());
-        return options_.schedule == "cosine" ? cosine_annealing(options_.lr, total, double(step_), options_.min_lr)
-                                             : options_.lr;
+        return options_.schedule == "cosine" ? cosine_annealing(base_lr_, total, double(step_), options_.min_lr)
+                                             : base_lr_;
     }
 
     /// The resumable state (everything but the weights, which are the model's).
@@ -570,6 +570,7 @@ private:
     TrainOptions options_;
     ParameterList<T> params_;
     std::unique_ptr<Optimizer<T>> optimizer_;
+    double base_lr_;  // the learning rate schedules start from
     Rng shuffle_rng_, noise_rng_;
     Batcher<T> batcher_;
     Tape<T> tape_;
