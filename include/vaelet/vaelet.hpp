@@ -1,5 +1,5 @@
 // vaelet/vaelet.hpp — everything in one include. The pieces that need an optional dependency come in when the
-// build found it: safetensors and checkpoints with nlohmann_json (VAELET_HAVE_JSON), PNG output with stb
+// build found it: safetensors, model files and checkpoints with nlohmann_json (VAELET_HAVE_JSON), PNG output with stb
 // (VAELET_HAVE_STB); gzip IDX files with zlib (VAELET_HAVE_ZLIB) inside data/idx.hpp; MPI data-parallel training
 // with the vaelet::mpi target (VAELET_HAVE_MPI).
 //
@@ -52,6 +52,7 @@
 #include "vaelet/io/atomic_file.hpp"
 #include "vaelet/io/latent_file.hpp"
 #if defined(VAELET_HAVE_JSON)
+#include "vaelet/io/model_file.hpp"
 #include "vaelet/io/safetensors.hpp"
 #include "vaelet/train/checkpoint.hpp"
 #endif
