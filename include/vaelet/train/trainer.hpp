@@ -450,64 +450,83 @@ private:
         return &one_hot_;
     }
 
-    /// One step on this process's slice `x` of the batch (the whole batch when training alone): forward, loss,
-    /// backward, the all-reduce of gradients and loss sums (data-parallel), the optimizer step. `stop_seen` is this
+    /// One step, PyTorch's loop: forward and loss, backward, (the all-reduce of the batch), optimizer step — on
+    /// this process's slice `x` of the batch, which is the whole batch when training alone. `stop_seen` is this
     /// process's stop vote. Returns false when the batch was skipped as non-finite.
     template <class Batch>
     bool train_step(const Batch& x, const Matrix<T>* c, bool stop_seen) {
-        const Index latent = vae_.latent(), total = batcher_.batch_rows(), mine = x.rows();
-        const Index before = batcher_.slice_begin(), after = total - before - mine;
-        noise_rng_.skip_normals(std::uint64_t(before * latent));  // the other processes' rows' noise
-        ElboOptions eo;
-        eo.beta = beta();
-        eo.free_bits = options_.free_bits;
-        std::optional<ElboTerms<T>> terms;
-        tape_.reset();
-        if (mine > 0) {  // a slice is empty when a batch has fewer rows than there are processes
-            std::optional<Var<T>> cv;
-            if (c) cv = tape_.constant(*c);
-            terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, cv ? &*cv : nullptr);
-        }
-        if (peers_ && options_.free_bits > 0) free_bits_over_batch(terms ? &*terms : nullptr, total, eo);
-        noise_rng_.skip_normals(std::uint64_t(after * latent));
-
-        Totals sum;  // this process's, then (all-reduced) the batch's
-        bool my_loss_finite = true;
-        if (terms) {
-            my_loss_finite = std::isfinite(terms->loss.item());
-            tape_.backward(terms->loss);  // even when not finite: the all-reduce tells every process, below
-            sum = {double(terms->recon.value().sum()), double(terms->kl.value().sum()), my_loss_finite ? 0.0 : 1.0,
-                   stop_seen ? 1.0 : 0.0};
-        } else {
-            sum.stop_votes = stop_seen ? 1.0 : 0.0;
-        }
-        if (peers_) sum = all_reduce(sum, T(double(mine) / double(total)));
+        const std::optional<ElboTerms<T>> terms = forward(x, c);
+        Totals sum = backward(terms, stop_seen);
+        if (peers_) sum = all_reduce(sum, T(double(x.rows()) / double(batcher_.batch_rows())));
         stop_agreed_ = sum.stop_votes > 0;
-
-        if (sum.non_finite_votes > 0 &&
-            skip(my_loss_finite ? "the loss is not finite at step " + std::to_string(step_ + 1) +
-                                      " on another process (epoch " + std::to_string(epoch_ + 1) + ")"
-                                : describe_loss_failure()))
-            return false;
-        if (auto bad = first_non_finite_gradient(params_)) {
-            if (skip("the gradient of " + *bad + " is not finite at step " + std::to_string(step_ + 1))) return false;
-        }
+        if (!finite(sum, terms)) return false;
         if (options_.clip_norm > 0) clip_grad_norm(params_, T(options_.clip_norm));
         last_lr_ = lr();
         if (last_lr_ != optimizer_->lr()) optimizer_->set_lr(last_lr_);
-        last_beta_ = eo.beta;
         optimizer_->step_and_zero_grad();
         ++step_;
         sums_.recon += sum.recon;
         sums_.kl += sum.kl;
-        sums_.examples += double(total);
+        sums_.examples += double(batcher_.batch_rows());
         return true;
+    }
+
+    /// The loss terms of this process's rows (none for an empty slice: a batch with fewer rows than processes),
+    /// drawing their noise and skipping the other processes' so the stream stays where one process's would be.
+    template <class Batch>
+    std::optional<ElboTerms<T>> forward(const Batch& x, const Matrix<T>* c) {
+        const Index latent = vae_.latent(), total = batcher_.batch_rows(), mine = x.rows();
+        const Index before = batcher_.slice_begin(), after = total - before - mine;
+        ElboOptions eo;
+        eo.beta = last_beta_ = beta();
+        eo.free_bits = options_.free_bits;
+        tape_.reset();
+        noise_rng_.skip_normals(std::uint64_t(before * latent));
+        std::optional<ElboTerms<T>> terms;
+        if (mine > 0) {
+            std::optional<Var<T>> cv;
+            if (c) cv = tape_.constant(*c);
+            terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, cv ? &*cv : nullptr);
+        }
+        noise_rng_.skip_normals(std::uint64_t(after * latent));
+        if (peers_ && options_.free_bits > 0) free_bits_over_batch(terms ? &*terms : nullptr, total, eo);
+        return terms;
     }
 
     /// Loss sums and votes of a step, carried after the gradients in the all-reduce.
     struct Totals {
         double recon = 0, kl = 0, non_finite_votes = 0, stop_votes = 0;
     };
+
+    /// Backward through the loss — even a non-finite one, so the all-reduce can tell every process — and this
+    /// process's sums and votes.
+    Totals backward(const std::optional<ElboTerms<T>>& terms, bool stop_seen) {
+        Totals mine;
+        mine.stop_votes = stop_seen ? 1.0 : 0.0;
+        if (!terms) return mine;
+        tape_.backward(terms->loss);
+        mine.recon = double(terms->recon.value().sum());
+        mine.kl = double(terms->kl.value().sum());
+        mine.non_finite_votes = std::isfinite(terms->loss.item()) ? 0.0 : 1.0;
+        return mine;
+    }
+
+    /// The NaN guard: true when the batch's loss and gradients are finite; otherwise skips the batch (false) or
+    /// throws numeric_error naming the step and the first op or parameter that went non-finite.
+    bool finite(const Totals& sum, const std::optional<ElboTerms<T>>& terms) {
+        if (sum.non_finite_votes > 0) {
+            const bool mine = terms && !std::isfinite(terms->loss.item());
+            skip(mine ? describe_loss_failure()
+                      : "the loss is not finite at step " + std::to_string(step_ + 1) + " on another process (epoch " +
+                            std::to_string(epoch_ + 1) + ")");
+            return false;
+        }
+        if (auto bad = first_non_finite_gradient(params_)) {
+            skip("the gradient of " + *bad + " is not finite at step " + std::to_string(step_ + 1));
+            return false;
+        }
+        return true;
+    }
 
     /// Sums every process's gradients (each scaled by its `share` of the batch) and `mine` in one all-reduce.
     Totals all_reduce(const Totals& mine, T share) {
@@ -557,13 +576,11 @@ private:
         return where;
     }
 
-    /// Skips the batch when allowed (returns true), else throws numeric_error with `what`.
-    bool skip(const std::string& what) {
-        if (!options_.skip_non_finite)
-            throw numeric_error(what + non_finite_advice);
+    /// Skips the batch when allowed, else throws numeric_error with `what`.
+    void skip(const std::string& what) {
+        if (!options_.skip_non_finite) throw numeric_error(what + non_finite_advice);
         for (auto& p : params_) p.param->zero_grad();
         sums_.skipped_batches += 1;
-        return true;
     }
 
     Vae<T>& vae_;
