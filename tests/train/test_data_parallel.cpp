@@ -2,6 +2,7 @@
 // make the single-process run with the same batch, up to the order of float sums.
 #include "synthetic.hpp"
 #include "thread_communicator.hpp"
+#include "vaelet/nn/function.hpp"
 #include "vaelet/train/trainer.hpp"
 
 #include <doctest/doctest.h>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +28,24 @@ VaeConfig small_config() {
     c.hidden = {32};
     c.latent = 3;
     return c;
+}
+
+/// The model under test: the MLP of small_config, or one composed of modules (a Function among them).
+enum class Model { mlp, composed };
+
+template <class T>
+Var<T> swish(const Var<T>& x) {
+    return x * sigmoid(x);
+}
+
+template <class T>
+std::unique_ptr<Vae<T>> make_model(Model kind, Rng& init) {
+    if (kind == Model::mlp) return std::make_unique<Vae<T>>(small_config(), init);
+    Sequential<T> encoder, decoder;
+    encoder.add(Linear<T>(64, 20, init)).add(Function<T>("swish", swish<T>)).add(Linear<T>(20, 6, init));
+    decoder.add(Linear<T>(3, 20, init)).add(Activation::tanh).add(Linear<T>(20, 64, init));
+    return std::make_unique<Vae<T>>(std::move(encoder), std::move(decoder),
+                                    Likelihood<T>(LikelihoodKind::gaussian_learned_per_dim, 64, 0.5), 3);
 }
 
 TrainOptions small_options() {
@@ -49,10 +69,11 @@ struct Outcome {
 };
 
 template <class T>
-Outcome<T> train_alone(const Dataset& data, const TrainOptions& options) {
+Outcome<T> train_alone(const Dataset& data, const TrainOptions& options, Model kind = Model::mlp) {
     Outcome<T> o;
     Rng init(options.seed);
-    Vae<T> vae(small_config(), init);
+    const std::unique_ptr<Vae<T>> model = make_model<T>(kind, init);
+    Vae<T>& vae = *model;
     Trainer<T> trainer(vae, data, options);
     while (trainer.epoch() < options.epochs) o.epochs.push_back(trainer.train_epoch());
     for (auto& p : vae.named_parameters()) o.weights.push_back(p.param->value);
@@ -67,7 +88,8 @@ Outcome<T> train_alone(const Dataset& data, const TrainOptions& options) {
 /// (-1: never).
 template <class T>
 std::vector<Outcome<T>> train_together(const Dataset& data, const TrainOptions& options, int processes,
-                                       const std::function<long(int)>& stop_after = [](int) { return -1L; }) {
+                                       const std::function<long(int)>& stop_after = [](int) { return -1L; },
+                                       Model kind = Model::mlp) {
     ThreadGroup group(processes);
     std::vector<Outcome<T>> outcomes{std::size_t(processes)};
     std::vector<std::thread> threads;
@@ -77,7 +99,8 @@ std::vector<Outcome<T>> train_together(const Dataset& data, const TrainOptions& 
             ThreadCommunicator peers(group, rank);
             try {
                 Rng init(options.seed + 100 * std::uint64_t(rank));
-                Vae<T> vae(small_config(), init);
+                const std::unique_ptr<Vae<T>> model = make_model<T>(kind, init);
+                Vae<T>& vae = *model;
                 Trainer<T> trainer(vae, data, options, &peers);
                 std::atomic<bool> stop{false};
                 long steps = 0;
@@ -135,6 +158,26 @@ TEST_CASE("data-parallel training on 2 and 3 processes is the single-process run
                 CHECK(o.epochs[e].kl == doctest::Approx(alone.epochs[e].kl).epsilon(1e-12));
             }
         }
+    }
+}
+
+TEST_CASE("a composed model (a Function in a Sequential, a learned σ) with SGD trains data-parallel as it trains alone") {
+    const Dataset data = testing::synthetic_images(203, 1);
+    TrainOptions options = small_options();
+    options.optimizer = "sgd";
+    options.momentum = 0.9;
+    options.lr = 1e-4;
+    options.free_bits = 0.1;
+    const Outcome<double> alone = train_alone<double>(data, options, Model::composed);
+    const auto together = train_together<double>(data, options, 2, [](int) { return -1L; }, Model::composed);
+    for (const auto& o : together) {
+        REQUIRE(o.error.empty());
+        CHECK(o.steps == alone.steps);
+        CHECK(max_difference(o.weights, together[0].weights) == 0.0);
+        const double off = max_difference(o.weights, alone.weights);
+        INFO("largest weight difference from the single process: " << off);
+        CHECK(off < 1e-10);
+        CHECK(o.epochs.back().loss == doctest::Approx(alone.epochs.back().loss).epsilon(1e-12));
     }
 }
 
