@@ -3,6 +3,7 @@
 
   /usr/bin/python3 bench/pytorch_vae.py train-speed --batch 128 --threads 2 --seconds 10
   /usr/bin/python3 bench/pytorch_vae.py train --data data/mnist --epochs 10 --out torch_vae.safetensors --json
+  /usr/bin/python3 bench/pytorch_vae.py train --data data/mnist --out state_dict.safetensors --state-dict
   /usr/bin/python3 bench/pytorch_vae.py eval --weights vaelet_vae.safetensors --data data/mnist
   /usr/bin/python3 bench/pytorch_vae.py ddp-speed --processes 2 --threads 1 --batch 128 --data data/fashion
 
@@ -18,7 +19,8 @@ names the BLAS libraries actually loaded. OPENBLAS_NUM_THREADS defaults to 1 so 
 torch's own (--threads). Run it with /usr/bin/python3: a pyenv python3 earlier on PATH has no torch.
 
 Weights files are safetensors with vaelet's names (encoder.fc1.weight, …, decoder.fc4.bias) in PyTorch's layout
-(weight out×in, bias [out]); `eval` also accepts the bare names (fc1.weight, …) and F32 or F64 tensors.
+(weight out×in, bias [out]), or with `train --state-dict` the bare names of model.state_dict() (fc1.weight, …);
+vaelet's load_model and vaelet-mnist --ckpt read both. `eval` also accepts either, in F32 or F64.
 """
 import os
 
@@ -187,13 +189,14 @@ def load_weights(model, path):
             param.copy_(torch.from_numpy(values.astype(np.float32).reshape(param.shape)))
 
 
-def save_weights(model, path, metadata):
-    """Writes the model's parameters as F32 safetensors with vaelet's names, via path.tmp and a rename."""
+def save_weights(model, path, metadata, state_dict_names=False):
+    """Writes the model's parameters as F32 safetensors with vaelet's names (or, with `state_dict_names`, the
+    bare names of model.state_dict()), via path.tmp and a rename."""
     header, blobs, offset = {}, [], 0
     for name, param in model.named_parameters():
         blob = param.detach().numpy().astype("<f4").tobytes()
         side = "encoder." if name.startswith(("fc1.", "fc21.", "fc22.")) else "decoder."
-        header[side + name] = {"dtype": "F32", "shape": list(param.shape), "data_offsets": [offset, offset + len(blob)]}
+        header[("" if state_dict_names else side) + name] = {"dtype": "F32", "shape": list(param.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
     header["__metadata__"] = {key: str(value) for key, value in metadata.items()}
@@ -339,7 +342,8 @@ def train(args, say):
         say(f"epoch {epoch}: train {row['train_loss']:.2f}  test {row['test_loss']:.2f} nats/image  "
             f"{row['seconds']:.1f} s, {row['cpu_seconds']:.1f} CPU s ({row['images_per_s']:.0f} images/s)", progress=True)
     if args.out:
-        save_weights(model, args.out, {"source": "bench/pytorch_vae.py", "epochs": args.epochs, "seed": args.seed})
+        save_weights(model, args.out, {"source": "bench/pytorch_vae.py", "epochs": args.epochs, "seed": args.seed},
+                     state_dict_names=args.state_dict)
         say(f"wrote {args.out}")
     return {"data": args.data, "train_images": len(train_images), "test_images": len(test_images),
             "batch": args.batch, "epochs": epochs, "out": args.out}
@@ -385,6 +389,8 @@ def parse_args(argv):
     sub.add_argument("--data", required=True, help="directory with the four MNIST-format IDX files")
     sub.add_argument("--epochs", type=int, default=10, help="default 10, as the example")
     sub.add_argument("--out", help="write the trained weights here (safetensors, vaelet's names)")
+    sub.add_argument("--state-dict", action="store_true",
+                     help="with --out: name the tensors as model.state_dict() does (fc1.weight, …), no prefixes")
     sub = mode("eval", "test loss of weights from a safetensors file", 128)
     sub.add_argument("--weights", required=True, help="safetensors with fc1…fc4 (encoder./decoder. prefix optional)")
     sub.add_argument("--data", required=True, help="directory with t10k-images-idx3-ubyte(.gz)")

@@ -1,7 +1,7 @@
 // vaelet/io/model_file.hpp — a model in one safetensors file, without a trainer: its architecture (JSON metadata,
 // vae/architecture.hpp) beside its weights, so load_model rebuilds any composed model. load_model also reads
-// vaelet checkpoints and a plain PyTorch state_dict of the canonical VAE (fc1, fc21, fc22, fc3, fc4) saved as
-// safetensors.
+// vaelet checkpoints and a plain PyTorch state_dict of the canonical VAE (fc1, fc21, fc22, fc3, fc4, or with
+// vaelet's encoder./decoder. prefixes as bench/pytorch_vae.py writes them) saved as safetensors.
 //
 //   vaelet::save_model("model.safetensors", vae);                                    // atomic
 //   std::unique_ptr<vaelet::Vae<float>> m = vaelet::load_model<float>("model.safetensors");
@@ -297,9 +297,67 @@ inline double min_weights(const ModuleSpec& spec) {
     return n;
 }
 
+/// Whether a state_dict names its tensors as a vaelet model's parameters (encoder.fc1.weight, …, decoder.fc4.bias,
+/// as bench/pytorch_vae.py `train --out` writes them) rather than as PyTorch's example (fc1.weight, …).
+inline bool vae_prefixed(const SafeTensors& st) {
+    return !st.contains("fc1.weight") && st.contains("encoder.fc1.weight");
+}
+
+/// The name in `st` of the state_dict tensor `bare` (fc1.weight, …, log_sigma): prefixed when the file is.
+inline std::string state_dict_name(const SafeTensors& st, const std::string& bare) {
+    if (!vae_prefixed(st)) return bare;
+    const bool encoder = bare.rfind("fc1.", 0) == 0 || bare.rfind("fc1_", 0) == 0 || bare.rfind("fc2", 0) == 0;
+    return (encoder ? "encoder." : "decoder.") + bare;
+}
+
+/// The tensors of the MLP of `c` under their bare names, with their shapes in the file (PyTorch's: weight out×in,
+/// bias [out]), as mlp_vae_parts names its layers.
+inline std::vector<std::pair<std::string, std::vector<std::int64_t>>> mlp_tensor_shapes(const VaeConfig& c) {
+    std::vector<std::pair<std::string, std::vector<std::int64_t>>> shapes;
+    Index width = c.input + c.conditions;  // the input width of the next layer
+    const auto linear = [&](const std::string& name, Index out) {
+        shapes.push_back({name + ".weight", {out, width}});
+        shapes.push_back({name + ".bias", {out}});
+        width = out;
+    };
+    const auto encoder = trunk_names("fc1", c.hidden.size()), decoder = trunk_names("fc3", c.hidden.size());
+    for (std::size_t k = 0; k < c.hidden.size(); ++k) linear(encoder[k], c.hidden[k]);
+    const Index trunk = width;
+    linear("fc21", c.latent);
+    width = trunk;
+    linear("fc22", c.latent);
+    width = c.latent + c.conditions;
+    for (std::size_t k = 0; k < c.hidden.size(); ++k) linear(decoder[k], c.hidden[c.hidden.size() - 1 - k]);
+    linear("fc4", c.input);
+    if (c.likelihood == LikelihoodKind::gaussian_learned) shapes.push_back({"log_sigma", {1, 1}});
+    if (c.likelihood == LikelihoodKind::gaussian_learned_per_dim) shapes.push_back({"log_sigma", {c.input}});
+    if (c.likelihood == LikelihoodKind::tabular && c.tabular.numeric > 0)
+        shapes.push_back({"log_sigma", {c.tabular.numeric}});
+    return shapes;
+}
+
+/// Throws io_error naming the first tensor of the MLP of `c` (an architecture given for a state_dict) that `st`
+/// lacks or has in another shape. Checked before the model is built: a wrong architecture is then named by its
+/// tensor, however many weights it describes.
+inline void check_mlp_shapes(const SafeTensors& st, const VaeConfig& c) {
+    c.validate();
+    for (const auto& [bare, expected] : mlp_tensor_shapes(c)) {
+        const std::string name = state_dict_name(st, bare);
+        if (!st.contains(name))
+            throw io_error(st.source + ": tensor " + name + " is missing (the architecture given for it expects "
+                           "shape " + shape_text(expected) + "); correct the architecture (--arch), or check that "
+                           "the file is the state_dict of that model");
+        if (st.at(name).shape != expected)
+            throw io_error(st.source + ": tensor " + name + " has shape " + shape_text(st.at(name).shape) +
+                           " but the architecture given for it expects " + shape_text(expected) +
+                           "; correct the architecture (--arch), or leave it out to read the sizes off the tensors");
+    }
+}
+
 /// The MLP a state_dict's tensor shapes describe: fc1 (+ fc1_2, …) → fc21/fc22 → fc3 (+ fc3_2, …) → fc4.
 inline VaeConfig infer_vae_config(const SafeTensors& st) {
-    const auto shape = [&](const std::string& name) -> std::vector<std::int64_t> {
+    const auto shape = [&](const std::string& bare) -> std::vector<std::int64_t> {
+        const std::string name = state_dict_name(st, bare);
         if (!st.contains(name))
             throw io_error(st.source + ": no tensor " + name + ", so this is not a vaelet model file nor a state_dict "
                            "of PyTorch's example VAE (fc1, fc21, fc22, fc3, fc4); save it with vaelet::save_model, or "
@@ -312,14 +370,15 @@ inline VaeConfig infer_vae_config(const SafeTensors& st) {
     c.hidden.clear();
     const auto fc1 = shape("fc1.weight");
     c.hidden.push_back(Index(fc1[0]));
-    for (int k = 2; st.contains("fc1_" + std::to_string(k) + ".weight"); ++k)
+    for (int k = 2; st.contains(state_dict_name(st, "fc1_" + std::to_string(k) + ".weight")); ++k)
         c.hidden.push_back(Index(shape("fc1_" + std::to_string(k) + ".weight")[0]));
     c.latent = Index(shape("fc21.weight")[0]);
     c.input = Index(shape("fc4.weight")[0]);
     c.conditions = Index(fc1[1]) - c.input;
-    if (st.contains("log_sigma"))
-        c.likelihood = st.at("log_sigma").numel() == 1 ? LikelihoodKind::gaussian_learned
-                                                       : LikelihoodKind::gaussian_learned_per_dim;
+    const std::string log_sigma = state_dict_name(st, "log_sigma");
+    if (st.contains(log_sigma))
+        c.likelihood = st.at(log_sigma).numel() == 1 ? LikelihoodKind::gaussian_learned
+                                                     : LikelihoodKind::gaussian_learned_per_dim;
     try {
         c.validate();
     } catch (const config_error& e) {
@@ -375,9 +434,13 @@ std::unique_ptr<Vae<T>> model_from(const SafeTensors& st, const LoadModelOptions
         throw io_error(st.source + ": the config has no \"model\" and the file no \"architecture\"; the file is "
                        "damaged");
     } else {
+        if (options.architecture) detail::check_mlp_shapes(st, *options.architecture);
         vae = mlp(options.architecture ? *options.architecture : detail::infer_vae_config(st));
     }
-    load_parameters(st, file_parameters(*vae), own_file ? Strict::no : Strict::yes, options.cast);
+    // A state_dict with vaelet's prefixed names is read under the model's own parameter names.
+    const bool prefixed = !own_file && detail::vae_prefixed(st);
+    load_parameters(st, prefixed ? vae->named_parameters() : file_parameters(*vae), own_file ? Strict::no : Strict::yes,
+                    options.cast);
     return vae;
 }
 
