@@ -86,8 +86,9 @@ vaelet::TrainedModel<T> load_model(const ToolArgs& a) {
     const vaelet::SafeTensors st = vaelet::load_safetensors(a.ckpt);
     const auto format = st.metadata.find("format");
     const bool checkpoint = format != st.metadata.end() && format->second == vaelet::checkpoint_format;
-    if (checkpoint && !a.arch.empty())
-        throw vaelet::config_error("--arch is for a state_dict; " + a.ckpt + " is a checkpoint and knows its model");
+    if (!a.arch.empty() && (checkpoint || st.metadata.count("architecture")))
+        throw vaelet::config_error("--arch is for a state_dict; " + a.ckpt + " is a vaelet " +
+                                   (checkpoint ? "checkpoint" : "model file") + " and knows its model");
     if (checkpoint) return {vaelet::checkpoint_config(st), vaelet::model_from<T>(st)};
     vaelet::LoadModelOptions options;
     if (!a.arch.empty()) options.architecture = vaelet::parse_vae_config(a.arch);

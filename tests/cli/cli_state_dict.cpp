@@ -113,6 +113,6 @@ TEST_CASE("state_dict: an --arch the tensors contradict is one error naming the 
 
     const std::string ckpt = trained_run().ckpt.string();
     const Result refused = run({"sample", "--ckpt", ckpt, "--out", png, "--arch", "hidden=32 latent=4"});
-    check_one_message(refused, 1, {"--arch is for a state_dict; " + ckpt + " is a checkpoint and knows its model"});
+    check_one_message(refused, 1, {"--arch is for a state_dict; " + ckpt + " is a vaelet checkpoint and knows its model"});
     CHECK(!fs::exists(png));
 }

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -345,4 +346,18 @@ TEST_CASE("model_file: parse_vae_config reads field=value pairs over a base, and
                          config_error);
     CHECK_THROWS_WITH_AS(parse_vae_config("sigma=1e"), doctest::Contains("sigma=1e is not a number"), config_error);
     CHECK_THROWS_WITH_AS(parse_vae_config("activation=swish"), doctest::Contains("swish"), config_error);
+}
+
+TEST_CASE("an architecture given for a file that describes its own model is refused") {
+    Rng rng(1);
+    VaeConfig c;
+    c.input = 6;
+    c.hidden = {4};
+    c.latent = 2;
+    Vae<float> vae(c, rng);
+    const std::string path = (std::filesystem::temp_directory_path() / "vaelet_test_model_file_own.safetensors").string();
+    save_model(path, vae);
+    CHECK_THROWS_WITH_AS(load_model<float>(path, c), doctest::Contains("only for a state_dict"), config_error);
+    CHECK(load_model<float>(path)->parameter_count() == vae.parameter_count());
+    std::filesystem::remove(path);
 }

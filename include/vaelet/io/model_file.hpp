@@ -416,6 +416,9 @@ std::unique_ptr<Vae<T>> model_from(const SafeTensors& st, const LoadModelOptions
     const auto config = st.metadata.find("config");
     const auto arch = st.metadata.find("architecture");
     const bool own_file = config != st.metadata.end() || arch != st.metadata.end();
+    if (own_file && options.architecture)
+        throw config_error(st.source + " describes its own model (a vaelet checkpoint or model file); an "
+                           "architecture is only for a state_dict, so leave it out");
     std::optional<nlohmann::json> run_config;
     if (config != st.metadata.end()) run_config = json_of(config->second, "config");
     if (run_config && run_config->contains("model")) {  // a checkpoint of an MLP run: its flags build the model

@@ -17,10 +17,8 @@ template <class T>
 Sequential<T> mlp_decoder(Index latent, const std::vector<Index>& hidden, Index output, Activation activation,
                           Rng& rng) {
     Sequential<T> net;
-    std::vector<Index> widths{latent};
-    widths.insert(widths.end(), hidden.begin(), hidden.end());
-    if (!hidden.empty()) add_mlp(net, widths, activation, rng, trunk_names("fc3", hidden.size()));
-    net.add("fc4", Linear<T>(widths.back(), output, rng));
+    const Index width = add_trunk(net, latent, hidden, activation, rng, "fc3");
+    net.add("fc4", Linear<T>(width, output, rng));
     return net;
 }
 

@@ -64,16 +64,26 @@ inline std::vector<std::string> trunk_names(const std::string& first, std::size_
     return names;
 }
 
-/// PyTorch's example encoder, generalised: `input` features → the `hidden` trunk (fc1, fc1_2, …, each followed by
-/// `activation`; may be empty) → GaussianHead(fc21, fc22) with `latent` dimensions.
+/// Appends a trunk of Linear layers of the `hidden` widths (each followed by `activation`; none when empty) after
+/// `in` inputs, named from `first` (trunk_names); returns the trunk's output width.
+template <class T>
+Index add_trunk(Sequential<T>& net, Index in, const std::vector<Index>& hidden, Activation activation, Rng& rng,
+                const std::string& first) {
+    if (hidden.empty()) return in;
+    std::vector<Index> widths{in};
+    widths.insert(widths.end(), hidden.begin(), hidden.end());
+    add_mlp(net, widths, activation, rng, trunk_names(first, hidden.size()));
+    return hidden.back();
+}
+
+/// PyTorch's example encoder, generalised: `input` features → the `hidden` trunk (fc1, fc1_2, …) →
+/// GaussianHead(fc21, fc22) with `latent` dimensions.
 template <class T>
 Sequential<T> mlp_encoder(Index input, const std::vector<Index>& hidden, Index latent, Activation activation,
                           Rng& rng) {
     Sequential<T> net;
-    std::vector<Index> widths{input};
-    widths.insert(widths.end(), hidden.begin(), hidden.end());
-    if (!hidden.empty()) add_mlp(net, widths, activation, rng, trunk_names("fc1", hidden.size()));
-    net.add("", GaussianHead<T>(widths.back(), latent, rng));
+    const Index width = add_trunk(net, input, hidden, activation, rng, "fc1");
+    net.add("", GaussianHead<T>(width, latent, rng));
     return net;
 }
 
