@@ -1,3 +1,4 @@
+#include "../allocation_counter.hpp"
 #include "vaelet/core/ops.hpp"
 #include "vaelet/core/random.hpp"
 
@@ -9,12 +10,11 @@
 
 using namespace vaelet;
 
-// Counts heap allocations while `counting` is set. Replacing the global operator new is the one portable way to
-// see every allocation that Eigen and the standard library make.
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-}  // namespace
+// Counts heap allocations while `counting` is set (allocation_counter.hpp): this test program's operator new.
+// Replacing the global operator new is the one portable way to see every allocation that Eigen and the standard
+// library make.
+using testing::allocations;
+using testing::counting;
 
 // GCC cannot see that these deletes pair with the malloc-based news just above, and says so.
 #if defined(__GNUC__) && !defined(__clang__)

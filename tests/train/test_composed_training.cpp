@@ -1,5 +1,6 @@
 // The trainer, checkpoints and IWAE on a model a user composed themselves, and the trainer's optimizers,
 // schedules, callbacks and state (issue: composable models).
+#include "../allocation_counter.hpp"
 #include "synthetic.hpp"
 #include "vaelet/nn/function.hpp"
 #include "vaelet/train/checkpoint.hpp"
@@ -249,4 +250,35 @@ TEST_CASE("state() and restore(): one value that puts another trainer exactly wh
     const long before = tc.step();
     CHECK_THROWS_WITH_AS(tc.restore(ta.state()), doctest::Contains("optimizer buffers"), config_error);
     CHECK(tc.step() == before);
+}
+
+TEST_CASE("a warmed-up epoch of a composed model through the Trainer makes no heap allocation") {
+    const Dataset train = testing::synthetic_images(96, 6);  // 6 batches of 16: every step has the same shapes
+    for (const std::string optimizer : {"adam", "sgd"}) {
+        CAPTURE(optimizer);
+        Rng init(5);
+        auto vae = hand_built(init);
+        TrainOptions o = options();
+        o.optimizer = optimizer;
+        o.lr = 1e-3;
+        o.momentum = optimizer == "sgd" ? 0.9 : 0.0;
+        o.free_bits = 0.05;
+        o.clip_norm = 100;
+        o.schedule = "cosine";
+        Trainer<float> t(*vae, train, o);
+        long seen = 0;
+        t.on_step([&](const StepReport& r) { seen = r.step; });
+        testing::allocations = 0;
+        testing::counting = true;  // the cold first epoch must allocate: the counter sees the trainer's allocations
+        t.train_epoch();
+        testing::counting = false;
+        CHECK(testing::allocations.load() > 0);
+        t.train_epoch();
+        testing::allocations = 0;
+        testing::counting = true;
+        t.train_epoch();
+        testing::counting = false;
+        CHECK(seen == 18);
+        CHECK(testing::allocations.load() == 0);
+    }
 }
