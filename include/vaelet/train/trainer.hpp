@@ -554,7 +554,10 @@ private:
     /// all-reduce) with the slice's part of the whole batch's (kl_term in vae/elbo.hpp): the batch's mean KL of
     /// each dimension comes from a latent-sized all-reduce.
     void free_bits_over_batch(ElboTerms<T>* terms, Index total, const ElboOptions& eo) {
-        kl_dims_.setZero(1, terms ? terms->kl_per_dim.cols() : vae_.latent());
+        // An empty slice sends zeros of the width the others send: the KL's width of an earlier step (a prior whose
+        // KL does not split over dimensions gives one column), else the latent size.
+        const Index width = terms ? terms->kl_per_dim.cols() : kl_dims_.size() > 0 ? kl_dims_.cols() : vae_.latent();
+        kl_dims_.setZero(1, width);
         if (terms) kl_dims_ = terms->kl_per_dim.value().colwise().sum();
         peers_->sum(kl_dims_.data(), std::size_t(kl_dims_.size()));
         if (!terms) return;
