@@ -159,3 +159,36 @@ TEST_CASE("variables need a gradient buffer of their own shape, and tapes don't 
     CHECK_THROWS_AS(a + b, vaelet::error);
     CHECK_THROWS_AS(other.backward(a), vaelet::error);
 }
+
+TEST_CASE_TEMPLATE("a stale or empty Var is an error naming the op, never another node's value", T, float, double) {
+    Tape<T> tape;
+    const Var<T> x = tape.constant(Matrix<T>::Constant(2, 2, T(10)));
+    const Var<T> y = relu(x);
+    CHECK(y.value()(0, 0) == T(10));
+    tape.reset();
+    const Var<T> other = tape.constant(Matrix<T>::Constant(3, 3, T(0.37)));  // takes x's node
+    CHECK_THROWS_WITH_AS(x.value(), doctest::Contains("used after its tape's reset()"), vaelet::error);
+    CHECK_THROWS_WITH_AS(x.item(), doctest::Contains("reset()"), vaelet::error);
+    CHECK_THROWS_WITH_AS(y.grad(), doctest::Contains("reset()"), vaelet::error);
+    CHECK_THROWS_WITH_AS(x + other, doctest::Contains("add: operand 0 was recorded before the tape's reset()"),
+                         vaelet::error);
+    CHECK_THROWS_WITH_AS(sum(x), doctest::Contains("sum: operand 0"), vaelet::error);
+    CHECK_THROWS_WITH_AS(matmul(other, x), doctest::Contains("matmul: operand 1"), vaelet::error);
+    CHECK_THROWS_WITH_AS(slice_cols(x, 0, 1), doctest::Contains("slice_cols: operand 0"), vaelet::error);
+    CHECK_NOTHROW(tape.backward(sum(other)));  // the current step works as ever
+    const int before = tape.size();
+    CHECK_THROWS_AS(mul(other, x), vaelet::error);
+    CHECK(tape.size() == before);  // a refused op records nothing
+
+    Var<T> empty;
+    CHECK(empty.empty());
+    CHECK_THROWS_WITH_AS(empty.value(), doctest::Contains("empty Var"), vaelet::error);
+    CHECK_THROWS_WITH_AS(exp(empty), doctest::Contains("empty Var"), vaelet::error);
+    CHECK_THROWS_WITH_AS(other * empty, doctest::Contains("mul: operand 1 is an empty Var"), vaelet::error);
+    CHECK_THROWS_WITH_AS(tape.backward(empty), doctest::Contains("empty Var"), vaelet::error);
+
+    const Var<T> loss = sum(other);
+    tape.reset();
+    CHECK_THROWS_WITH_AS(tape.backward(loss), doctest::Contains("backward: the loss was recorded before"),
+                         vaelet::error);
+}

@@ -208,6 +208,7 @@ template <class T> Var<T> operator/(detail::Scalar<T> s, const Var<T>& a) { retu
 /// a·b for a (n×k) and b (k×m).
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
+    a.tape().check_operands(Op::matmul, {a, b});
     if (a.cols() != b.rows()) detail::throw_shapes(Op::matmul, a.value(), b.value(), "do not multiply (a.cols must equal b.rows)");
     Tape<T>& t = a.tape();
     Node<T>& n = t.push(Op::matmul, {a, b}, [](Tape<T>& t, Node<T>& n) {
@@ -221,6 +222,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
 /// x·Wᵀ + b, the fused affine layer: x is n×in, W is out×in (PyTorch's layout), b is 1×out.
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
+    x.tape().check_operands(Op::linear, {x, W, b});
     if (x.cols() != W.cols())
         detail::throw_shapes(Op::linear, x.value(), W.value(), "do not fit x·Wᵀ (x.cols must equal W.cols)");
     if (b.rows() != 1 || b.cols() != W.rows())
@@ -475,6 +477,7 @@ Var<T> log_softmax_per_row(const Var<T>& a) {
 /// ∂/∂l = σ(l) − x and ∂/∂x = −l.
 template <class T>
 Var<T> bce_with_logits(const Var<T>& logits, const Var<T>& x) {
+    logits.tape().check_operands(Op::bce_with_logits, {logits, x});
     detail::require_same_shape(Op::bce_with_logits, logits.value(), x.value());
     Tape<T>& t = logits.tape();
     Node<T>& n = t.push(Op::bce_with_logits, {logits, x}, [](Tape<T>& t, Node<T>& n) {
@@ -492,6 +495,7 @@ Var<T> bce_with_logits(const Var<T>& logits, const Var<T>& x) {
 /// (Kingma & Welling 2014, Appendix B). Sum over columns for the per-example KL of a diagonal Gaussian.
 template <class T>
 Var<T> gaussian_kl(const Var<T>& mu, const Var<T>& logvar) {
+    mu.tape().check_operands(Op::gaussian_kl, {mu, logvar});
     detail::require_same_shape(Op::gaussian_kl, mu.value(), logvar.value());
     Tape<T>& t = mu.tape();
     Node<T>& n = t.push(Op::gaussian_kl, {mu, logvar}, [](Tape<T>& t, Node<T>& n) {
@@ -509,6 +513,7 @@ Var<T> gaussian_kl(const Var<T>& mu, const Var<T>& logvar) {
 /// Columns [start, start + count) of a.
 template <class T>
 Var<T> slice_cols(const Var<T>& a, Index start, Index count) {
+    a.tape().check_operands(Op::slice_cols, {a});
     if (start < 0 || count < 0 || start + count > a.cols())
         throw shape_error("slice_cols: columns [" + std::to_string(start) + ", " + std::to_string(start + count) +
                           ") are outside a " + shape_string(a.value()) + " operand");
@@ -522,6 +527,7 @@ Var<T> slice_cols(const Var<T>& a, Index start, Index count) {
 /// [a b]: the columns of a followed by those of b (same number of rows).
 template <class T>
 Var<T> concat_cols(const Var<T>& a, const Var<T>& b) {
+    a.tape().check_operands(Op::concat_cols, {a, b});
     if (a.rows() != b.rows()) detail::throw_shapes(Op::concat_cols, a.value(), b.value(), "need the same number of rows");
     Tape<T>& t = a.tape();
     Node<T>& n = t.push(Op::concat_cols, {a, b}, [](Tape<T>& t, Node<T>& n) {
@@ -561,6 +567,7 @@ Var<T> repeat_rows(const Var<T>& a, Index times) {
 /// The same entries in row-major order as a rows×cols matrix, e.g. (n·k)×1 log-weights as n×k.
 template <class T>
 Var<T> reshape(const Var<T>& a, Index rows, Index cols) {
+    a.tape().check_operands(Op::reshape, {a});
     if (rows < 0 || cols < 0 || rows * cols != a.value().size())
         throw shape_error("reshape: cannot view " + shape_string(a.value()) + " as " + shape_string(rows, cols));
     Tape<T>& t = a.tape();

@@ -18,6 +18,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <deque>
 
 namespace vaelet {
@@ -73,30 +75,46 @@ struct Node {
     const Matrix<T>& val() const { return external_value ? *external_value : value; }
 };
 
-/// A handle to a value on a tape. Cheap to copy; valid until the tape's next `reset()`.
+/// A handle to a value on a tape. Cheap to copy; valid until the tape's next `reset()`. Using a handle after that
+/// reset, or a default-constructed one, throws vaelet::error (ops name themselves): a stale handle would otherwise
+/// read whatever node took its place.
 template <class T>
 class Var {
 public:
     using Scalar = T;
 
     Var() = default;
-    Var(Tape<T>* tape, int index) : tape_(tape), index_(index) {}
+    Var(Tape<T>* tape, int index);
 
-    const Matrix<T>& value() const { return tape_->node(index_).val(); }
+    const Matrix<T>& value() const { return checked().node(index_).val(); }
     /// ∂loss/∂this after `backward`; a zero matrix of the right shape when no gradient reached it.
-    const Matrix<T>& grad() const { return tape_->grad(index_); }
+    const Matrix<T>& grad() const { return checked().grad(index_); }
     Index rows() const { return value().rows(); }
     Index cols() const { return value().cols(); }
     /// The single entry of a 1×1 value.
     T item() const;
-    bool requires_grad() const { return tape_->node(index_).requires_grad; }
+    bool requires_grad() const { return checked().node(index_).requires_grad; }
 
-    Tape<T>& tape() const { return *tape_; }
-    int index() const { return index_; }
+    /// The tape it was recorded on (also for a handle gone stale, so that an op can name itself in the error).
+    Tape<T>& tape() const {
+        if (!tape_) throw error("an empty Var (default-constructed) was used; give it the result of an op first");
+        return *tape_;
+    }
+    int index() const {
+        checked();
+        return index_;
+    }
+    /// False for a default-constructed handle.
+    bool empty() const { return tape_ == nullptr; }
+    /// The tape's reset count when this was recorded: the handle is current while the tape's is the same.
+    std::uint64_t generation() const { return generation_; }
 
 private:
+    Tape<T>& checked() const;
+
     Tape<T>* tape_ = nullptr;
     int index_ = -1;
+    std::uint64_t generation_ = 0;
 };
 
 template <class T>
@@ -131,6 +149,8 @@ public:
     /// Intermediate gradients are recomputed each call; variables' gradients accumulate.
     void backward(const Var<T>& loss) {
         if (&loss.tape() != this) throw error("backward: the loss was recorded on a different tape");
+        if (loss.generation() != generation_)
+            throw error("backward: the loss was recorded before the tape's reset(), so it no longer exists");
         if (loss.rows() != 1 || loss.cols() != 1)
             throw shape_error("backward: the loss must be 1x1 but is " + shape_string(loss.value()) +
                               "; reduce it first, e.g. with sum() or mean()");
@@ -143,8 +163,13 @@ public:
         }
     }
 
-    /// Forgets all nodes but keeps their buffers for the next step.
-    void reset() { size_ = 0; }
+    /// Forgets all nodes but keeps their buffers for the next step; every Var recorded so far goes stale.
+    void reset() {
+        size_ = 0;
+        ++generation_;
+    }
+    /// How many times the tape has been reset (Vars carry the value of their step).
+    std::uint64_t generation() const { return generation_; }
 
     /// Number of nodes recorded since the last reset.
     int size() const { return size_; }
@@ -158,6 +183,24 @@ public:
     Node<T>& node(int i) { return nodes_[static_cast<std::size_t>(i)]; }
     const Node<T>& node(int i) const { return nodes_[static_cast<std::size_t>(i)]; }
     const Matrix<T>& value(int i) const { return node(i).val(); }
+
+    /// Throws vaelet::error naming `op` unless every operand is a handle of this tape's current step (not empty,
+    /// not from another tape, not recorded before a reset()). push() checks; an op that reads its operands' values
+    /// before it pushes checks first.
+    void check_operands(Op op, std::initializer_list<Var<T>> operands) const {
+        int k = 0;
+        for (const Var<T>& p : operands) {
+            if (p.empty())
+                throw error(std::string(op_name(op)) + ": operand " + std::to_string(k) + " is an empty Var "
+                            "(default-constructed); give it the result of an op first");
+            if (&p.tape() != this)
+                throw error(std::string(op_name(op)) + ": operands were recorded on different tapes");
+            if (p.generation() != generation_)
+                throw error(std::string(op_name(op)) + ": operand " + std::to_string(k) + " was recorded before the "
+                            "tape's reset(), so it no longer exists; record it again in this step");
+            ++k;
+        }
+    }
 
     /// Appends a node for `op` (reusing an old one and its buffers when there is one) and returns it.
     Node<T>& push(Op op) {
@@ -177,11 +220,10 @@ public:
 
     /// Appends a node whose parents are `parents`; it needs a gradient when any parent does.
     Node<T>& push(Op op, std::initializer_list<Var<T>> parents, typename Node<T>::Backward backward) {
+        check_operands(op, parents);
         Node<T>& n = push(op);
         int k = 0;
         for (const Var<T>& p : parents) {
-            if (&p.tape() != this)
-                throw error(std::string(op_name(op)) + ": operands were recorded on different tapes");
             n.parents[static_cast<std::size_t>(k++)] = p.index();
             n.requires_grad = n.requires_grad || p.requires_grad();
         }
@@ -243,8 +285,21 @@ private:
 
     std::deque<Node<T>> nodes_;
     int size_ = 0;
+    std::uint64_t generation_ = 0;
     bool grad_enabled_ = true;
 };
+
+template <class T>
+Var<T>::Var(Tape<T>* tape, int index) : tape_(tape), index_(index), generation_(tape ? tape->generation() : 0) {}
+
+template <class T>
+Tape<T>& Var<T>::checked() const {
+    Tape<T>& t = tape();
+    if (generation_ != t.generation())
+        throw error("a Var was used after its tape's reset(), so its node no longer exists (it would read another "
+                    "op's value); keep Vars only for the step they were recorded in");
+    return t;
+}
 
 template <class T>
 T Var<T>::item() const {
