@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 using vaelet::Batcher;
 using vaelet::Dataset;
 using vaelet::Index;
+using vaelet::Matrix;
+using vaelet::numeric_error;
 using vaelet::Rng;
 
 namespace {
@@ -260,4 +263,14 @@ TEST_CASE("split batchers hand out contiguous slices that together are the unspl
     Batcher<float> b(data, 8, rng);
     CHECK_THROWS_WITH_AS(b.split(2, 2), "Batcher::split: part 2 of 2 does not exist; parts start at 0",
                          vaelet::config_error);
+}
+
+TEST_CASE("a Dataset of floats refuses a NaN or infinity once, naming its row and column, unless told not to check") {
+    Matrix<float> values = Matrix<float>::Ones(4, 3);
+    values(2, 1) = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_WITH_AS(Dataset{values}, doctest::Contains("row 2, column 1 is nan"), numeric_error);
+    values(2, 1) = 1.0f;
+    values(3, 0) = std::numeric_limits<float>::infinity();
+    CHECK_THROWS_WITH_AS(Dataset{values}, doctest::Contains("row 3, column 0 is inf"), numeric_error);
+    CHECK(Dataset(values, {}, /*check_finite=*/false).size() == 4);
 }

@@ -1,9 +1,11 @@
 #include "vaelet/optim/adam.hpp"
+#include "vaelet/optim/sgd.hpp"
 #include "vaelet/core/random.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 using namespace vaelet;
@@ -223,4 +225,31 @@ TEST_CASE("Adam rejects bad options, empty lists and parameters resized after co
     w.value.resize(2, 3);
     CHECK_THROWS_WITH_AS(adam.step(), doctest::Contains("its exp_avg is 2x2"), shape_error);
     CHECK(adam.step_count() == 0);  // a failed step changes nothing
+}
+
+TEST_CASE_TEMPLATE("Adam and SGD refuse a NaN or infinite gradient, naming the parameter, and change nothing", T, float,
+                   double) {
+    Parameter<T> w(2, 2), b(1, 2, true);
+    w.value.setConstant(T(0.5));
+    w.grad.setConstant(T(0.1));
+    b.grad << T(0.2), std::numeric_limits<T>::quiet_NaN();
+    const ParameterList<T> params = {{"fc.weight", &w}, {"fc.bias", &b}};
+    Adam<T> adam(params);
+    CHECK_THROWS_WITH_AS(adam.step_and_zero_grad(), doctest::Contains("Adam: the gradient of fc.bias is not finite"),
+                         numeric_error);
+    CHECK(adam.step_count() == 0);
+    CHECK(w.value.isConstant(T(0.5)));
+    CHECK(w.grad.isConstant(T(0.1)));
+    SgdOptions so;
+    so.momentum = 0.9;
+    Sgd<T> sgd(params, so);
+    b.grad(0, 1) = std::numeric_limits<T>::infinity();
+    CHECK_THROWS_WITH_AS(sgd.step(), doctest::Contains("SGD: the gradient of fc.bias"), numeric_error);
+    CHECK(w.value.isConstant(T(0.5)));
+
+    AdamOptions off;
+    off.check_finite = false;  // stepping anyway, as PyTorch does: the NaN spreads into the bias
+    Adam<T> anyway(params, off);
+    anyway.step();
+    CHECK(std::isnan(b.value(0, 1)));
 }

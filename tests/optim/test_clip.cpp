@@ -50,17 +50,20 @@ TEST_CASE("clip_grad_norm sums float squares in double, so large float gradients
     CHECK(a.grad(0, 1) == doctest::Approx(0.8).epsilon(1e-6));
 }
 
-TEST_CASE("clip_grad_norm reports a non-finite norm and leaves the gradients for the NaN guard") {
+TEST_CASE("clip_grad_norm refuses a non-finite gradient naming it, or with check_finite off reports the norm") {
     Parameter<double> a(1, 2), b(1, 1);
     a.grad << 1.0, std::numeric_limits<double>::quiet_NaN();
     b.grad << 2.0;
     const ParameterList<double> params = {{"a", &a}, {"b", &b}};
-    CHECK(std::isnan(clip_grad_norm(params, 1.0)));
+    CHECK_THROWS_WITH_AS(clip_grad_norm(params, 1.0), doctest::Contains("the gradient of a is not finite"),
+                         numeric_error);
     CHECK(a.grad(0, 0) == 1.0);
+    CHECK(b.grad(0, 0) == 2.0);
+    CHECK(std::isnan(clip_grad_norm(params, 1.0, /*check_finite=*/false)));
     CHECK(b.grad(0, 0) == 2.0);
 
     a.grad(0, 1) = std::numeric_limits<double>::infinity();
-    CHECK(std::isinf(clip_grad_norm(params, 1.0)));
+    CHECK(std::isinf(clip_grad_norm(params, 1.0, false)));
     CHECK(b.grad(0, 0) == 2.0);
 }
 

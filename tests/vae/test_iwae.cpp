@@ -1,11 +1,13 @@
 #include "vaelet/vae/elbo.hpp"
 #include "vaelet/vae/iwae.hpp"
+#include "vaelet/vae/score.hpp"
 
 #include <doctest/doctest.h>
 
 #include <Eigen/Dense>
 
 #include <cmath>
+#include <limits>
 
 using namespace vaelet;
 
@@ -123,4 +125,25 @@ TEST_CASE("iwae_bound is differentiable, equals the estimator's arithmetic and r
     tape.backward(sum(bound));
     CHECK(params[4].param->grad.norm() > 0);
     CHECK_THROWS_AS(iwae_bound(model.vae, tape, tape.constant(x), 0, a), config_error);
+}
+
+TEST_CASE("a NaN in a row gives that row NaN from the IS estimate and the scores, never -inf, and leaves the rest") {
+    Rng rng(3);
+    VaeConfig config;
+    config.input = 5;
+    config.hidden = {4};
+    config.latent = 2;
+    Vae<double> vae(config, rng);
+    Matrix<double> x = Matrix<double>::Constant(3, 5, 0.5);
+    x(1, 2) = std::numeric_limits<double>::quiet_NaN();
+    Rng a(1);
+    const Matrix<double> log_px = estimate_log_likelihood(vae, x, 40, a, /*rows_per_pass=*/16);
+    CHECK(std::isfinite(log_px(0, 0)));
+    CHECK(std::isnan(log_px(1, 0)));
+    CHECK(std::isfinite(log_px(2, 0)));
+    Rng b(1);
+    const ExampleScores s = score_examples(vae, x, b, 3);
+    CHECK(std::isnan(s.neg_elbo(1, 0)));
+    CHECK(std::isnan(s.recon_error(1, 0)));
+    CHECK(std::isfinite(s.neg_elbo(0, 0)));
 }

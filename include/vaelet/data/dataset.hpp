@@ -15,6 +15,7 @@
 #include "vaelet/core/matrix.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -39,10 +40,19 @@ public:
     }
 
     /// The rows of `values` as examples of values.cols() float features (1 × cols "images"); `labels` holds one
-    /// byte per row, or is empty.
-    explicit Dataset(const Matrix<float>& values, std::vector<std::uint8_t> labels = {})
+    /// byte per row, or is empty. A NaN or infinite value is a numeric_error naming its row and column, checked
+    /// once here (`check_finite` false skips it, for data you have checked).
+    explicit Dataset(const Matrix<float>& values, std::vector<std::uint8_t> labels = {}, bool check_finite = true)
         : Dataset(std::vector<float>(values.data(), values.data() + values.size()), 1, values.cols(),
-                  std::move(labels)) {}
+                  std::move(labels)) {
+        if (!check_finite || values.allFinite()) return;
+        for (Index i = 0; i < values.rows(); ++i)
+            for (Index j = 0; j < values.cols(); ++j)
+                if (!std::isfinite(values(i, j)))
+                    throw numeric_error("Dataset: row " + std::to_string(i) + ", column " + std::to_string(j) + " is " +
+                                        std::to_string(values(i, j)) + "; a VAE cannot learn from a non-finite value: "
+                                        "impute or drop it first");
+    }
 
     /// Number of examples.
     Index size() const {

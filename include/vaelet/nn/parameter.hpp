@@ -7,6 +7,7 @@
 
 #include "vaelet/core/tape.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,21 @@ struct NamedParameter {
 /// All parameters of a model in a fixed order, like torch's `named_parameters()`.
 template <class T>
 using ParameterList = std::vector<NamedParameter<T>>;
+
+/// The name of the first parameter (in list order) whose gradient holds a NaN or an infinity.
+template <class T>
+std::optional<std::string> first_non_finite_gradient(const ParameterList<T>& params) {
+    for (const auto& p : params)
+        if (!p.param->grad.allFinite()) return p.name;
+    return std::nullopt;
+}
+
+/// The name of the first parameter whose value holds a NaN or an infinity.
+template <class T>
+std::optional<std::string> first_non_finite_value(const ParameterList<T>& params) {
+    for (const auto& p : params)
+        if (!p.param->value.allFinite()) return p.name;
+    return std::nullopt;
+}
 
 }  // namespace vaelet

@@ -32,6 +32,9 @@ struct AdamOptions {
     /// false: L2 penalty added to the gradient (Adam); true: p ← p·(1 − lr·wd) before the update (AdamW),
     /// as torch.optim.Adam's flag of the same name.
     bool decoupled_weight_decay = false;
+    /// true: a step refuses a NaN or infinite gradient (numeric_error naming the parameter; nothing changes).
+    /// The Trainer checks before it steps and turns this off.
+    bool check_finite = true;
 
     /// Throws config_error naming the first value out of range (the ranges torch.optim.Adam accepts).
     void validate() const {
@@ -121,6 +124,7 @@ private:
 
     void update(bool zero_grad) {
         check_shapes();
+        if (options_.check_finite) detail::require_finite_gradients("Adam", params_);
         ++step_;
         const AdamOptions& o = options_;
         const double bias_correction1 = 1 - std::pow(o.beta1, double(step_));

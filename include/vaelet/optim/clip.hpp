@@ -27,13 +27,20 @@ T global_grad_norm(const ParameterList<T>& params) {
 
 /// Scales all gradients by one factor so their global L2 norm is at most `max_norm`: the factor is
 /// max_norm / (norm + 1e-6) when that is below 1 (PyTorch's rule), else the gradients are left alone.
-/// Returns the norm before clipping. A non-finite norm (a NaN or infinite gradient) is returned as is and the
-/// gradients are left untouched — find the culprit with first_non_finite_gradient (train/nan_guard.hpp).
+/// Returns the norm before clipping. A NaN or infinite gradient is a numeric_error naming its parameter (as
+/// torch's error_if_nonfinite), the gradients left untouched; with `check_finite` false the non-finite norm is
+/// returned as is instead, for a caller that handles it.
 template <class T>
-T clip_grad_norm(const ParameterList<T>& params, T max_norm) {
+T clip_grad_norm(const ParameterList<T>& params, T max_norm, bool check_finite = true) {
     if (!(max_norm > 0) || !std::isfinite(max_norm))
         throw config_error("clip_grad_norm: max_norm must be a positive number, got " + std::to_string(max_norm));
     const T norm = global_grad_norm(params);
+    if (check_finite && !std::isfinite(norm)) {
+        const auto bad = first_non_finite_gradient(params);
+        throw numeric_error("clip_grad_norm: the gradient of " + (bad ? *bad : std::string("a parameter")) +
+                            " is not finite (the norm is " + std::to_string(norm) + "); nothing was clipped. Find "
+                            "where it went non-finite, or pass check_finite = false to get the norm back");
+    }
     const double scale = double(max_norm) / (double(norm) + 1e-6);
     if (std::isfinite(norm) && scale < 1)
         for (const auto& p : params) p.param->grad *= T(scale);

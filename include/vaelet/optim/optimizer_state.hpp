@@ -72,5 +72,15 @@ void check_like_parameter(const char* optimizer, const NamedParameter<T>& p, con
                           "; build the optimizer after the parameters have their final shape");
 }
 
+/// Throws numeric_error naming the first parameter whose gradient is NaN or infinite, before anything changes.
+template <class T>
+void require_finite_gradients(const char* optimizer, const ParameterList<T>& params) {
+    if (auto bad = first_non_finite_gradient(params))
+        throw numeric_error(std::string(optimizer) + ": the gradient of " + *bad + " is not finite, so nothing was "
+                            "updated; find where it went non-finite (first_non_finite_node in train/nan_guard.hpp), "
+                            "lower the learning rate or clip the gradient norm, or set check_finite = false to step "
+                            "anyway");
+}
+
 }  // namespace detail
 }  // namespace vaelet

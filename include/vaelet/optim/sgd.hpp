@@ -28,6 +28,9 @@ struct SgdOptions {
     double dampening = 0.0;
     double weight_decay = 0.0;
     bool nesterov = false;
+    /// true: a step refuses a NaN or infinite gradient (numeric_error naming the parameter; nothing changes).
+    /// The Trainer checks before it steps and turns this off.
+    bool check_finite = true;
 
     /// Throws config_error naming the first value out of range (the ranges torch.optim.SGD accepts).
     void validate() const {
@@ -108,6 +111,7 @@ private:
     }
 
     void update(bool zero_grad) {
+        if (options_.check_finite) detail::require_finite_gradients("SGD", params_);
         check_shapes();
         const SgdOptions& o = options_;
         const bool first = step_ == 0;

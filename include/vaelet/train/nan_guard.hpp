@@ -2,7 +2,7 @@
 // which parameter's gradient.
 //
 //   if (auto where = vaelet::first_non_finite_node(tape)) throw vaelet::numeric_error(where->describe());
-//   if (auto name = vaelet::first_non_finite_gradient(params)) ...
+//   if (auto name = vaelet::first_non_finite_gradient(params)) ...      // (nn/parameter.hpp)
 #pragma once
 
 #include "vaelet/core/tape.hpp"
@@ -27,22 +27,6 @@ template <class T>
 std::optional<NonFiniteNode> first_non_finite_node(const Tape<T>& tape) {
     for (int i = 0; i < tape.size(); ++i)
         if (!tape.value(i).allFinite()) return NonFiniteNode{i, tape.node(i).op};
-    return std::nullopt;
-}
-
-/// The name of the first parameter (in list order) whose gradient holds a NaN or an infinity.
-template <class T>
-std::optional<std::string> first_non_finite_gradient(const ParameterList<T>& params) {
-    for (const auto& p : params)
-        if (!p.param->grad.allFinite()) return p.name;
-    return std::nullopt;
-}
-
-/// The name of the first parameter whose value holds a NaN or an infinity.
-template <class T>
-std::optional<std::string> first_non_finite_value(const ParameterList<T>& params) {
-    for (const auto& p : params)
-        if (!p.param->value.allFinite()) return p.name;
     return std::nullopt;
 }
 

@@ -123,12 +123,14 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const ParameterList<T>& params, con
         o.lr = options.lr;
         o.momentum = options.momentum;
         o.weight_decay = options.weight_decay;
+        o.check_finite = false;  // the trainer's NaN guard checks first, and skips or names the step
         return std::make_unique<Sgd<T>>(params, o);
     }
     AdamOptions o;
     o.lr = options.lr;
     o.weight_decay = options.weight_decay;
     o.decoupled_weight_decay = options.optimizer == "adamw";
+    o.check_finite = false;
     return std::make_unique<Adam<T>>(params, o);
 }
 

@@ -44,7 +44,8 @@ Var<T> iwae_bound(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng
     return log_sum_exp_per_row(log_importance_weights(vae, tape, x, k, rng, condition)) - T(std::log(double(k)));
 }
 
-/// The k-sample importance-sampled estimate of log p(x) for every row of `data`, in double whatever T is.
+/// The k-sample importance-sampled estimate of log p(x) for every row of `data`, in double whatever T is. A row
+/// whose weights are NaN (a NaN in the data, say) gets NaN, never −∞, which would read as "most anomalous".
 /// `rows_per_pass` bounds the rows (examples × samples) sent through the decoder at once.
 template <class T>
 Matrix<double> estimate_log_likelihood(Vae<T>& vae, const Matrix<T>& data, Index k, Rng& rng,
@@ -65,8 +66,12 @@ Matrix<double> estimate_log_likelihood(Vae<T>& vae, const Matrix<T>& data, Index
             std::optional<Var<T>> c;
             if (conditions) c = tape.constant(conditions->middleRows(first, m));
             const Var<T> lse = log_sum_exp_per_row(log_importance_weights(vae, tape, x, s, rng, c ? &*c : nullptr));
-            for (Index i = 0; i < m; ++i) {  // total = log(e^total + e^lse)
+            for (Index i = 0; i < m; ++i) {  // total = log(e^total + e^lse); a NaN stays NaN (max() would drop it)
                 const double a = total(i, 0), b = double(lse.value()(i, 0));
+                if (std::isnan(a) || std::isnan(b)) {
+                    total(i, 0) = std::numeric_limits<double>::quiet_NaN();
+                    continue;
+                }
                 const double hi = std::max(a, b);
                 total(i, 0) = hi == -std::numeric_limits<double>::infinity() ? hi
                                                                            : hi + std::log(std::exp(a - hi) + std::exp(b - hi));
