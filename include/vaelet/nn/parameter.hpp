@@ -7,6 +7,7 @@
 
 #include "vaelet/core/tape.hpp"
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,11 +42,19 @@ struct NamedParameter {
 template <class T>
 using ParameterList = std::vector<NamedParameter<T>>;
 
+/// Whether every entry of `m` is finite, at the speed of a vectorized sum: a NaN or an infinity anywhere makes the
+/// sum non-finite, and only then (or when finite values overflow the sum) are the entries looked at one by one.
+/// Eigen's allFinite alone costs about as much as an optimizer step over the same values.
+template <class T>
+bool all_finite(const Matrix<T>& m) {
+    return std::isfinite(m.sum()) || m.allFinite();
+}
+
 /// The name of the first parameter (in list order) whose gradient holds a NaN or an infinity.
 template <class T>
 std::optional<std::string> first_non_finite_gradient(const ParameterList<T>& params) {
     for (const auto& p : params)
-        if (!p.param->grad.allFinite()) return p.name;
+        if (!all_finite(p.param->grad)) return p.name;
     return std::nullopt;
 }
 
@@ -53,7 +62,7 @@ std::optional<std::string> first_non_finite_gradient(const ParameterList<T>& par
 template <class T>
 std::optional<std::string> first_non_finite_value(const ParameterList<T>& params) {
     for (const auto& p : params)
-        if (!p.param->value.allFinite()) return p.name;
+        if (!all_finite(p.param->value)) return p.name;
     return std::nullopt;
 }
 
