@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <memory>
@@ -297,6 +298,18 @@ inline double min_weights(const ModuleSpec& spec) {
     return n;
 }
 
+/// Throws io_error unless a model of at least `weights` weights, as `what` describes it, fits in the values `st`
+/// holds: a damaged file must not make the loader (or a resumed run) build a model of any size.
+inline void require_weights_fit(const SafeTensors& st, double weights, const std::string& what) {
+    double values = 0;
+    for (const auto& entry : st.tensors()) values += double(entry.second.numel());
+    if (weights <= values) return;
+    char counts[96];
+    std::snprintf(counts, sizeof counts, "%.4g weights, more weights than the file holds (%.4g values)", weights,
+                  values);
+    throw io_error(st.source + ": " + what + " describes a model of at least " + counts + "; the file is damaged");
+}
+
 /// Whether a state_dict names its tensors as a vaelet model's parameters (encoder.fc1.weight, …, decoder.fc4.bias,
 /// as bench/pytorch_vae.py `train --out` writes them) rather than as PyTorch's example (fc1.weight, …).
 inline bool vae_prefixed(const SafeTensors& st) {
@@ -395,12 +408,8 @@ inline VaeConfig infer_vae_config(const SafeTensors& st) {
 template <class T>
 std::unique_ptr<Vae<T>> model_from(const SafeTensors& st, const LoadModelOptions& options = {}) {
     Rng unused(0);
-    double values = 0;  // a damaged file must not describe a model larger than the weights it holds
-    for (const auto& entry : st.tensors()) values += double(entry.second.numel());
     const auto mlp = [&](const VaeConfig& c) {
-        if (detail::min_weights(c) > values)
-            throw io_error(st.source + ": the model it describes has more weights than the file holds; the file is "
-                           "damaged, or the architecture given for it is not its own");
+        detail::require_weights_fit(st, detail::min_weights(c), "the model configuration");
         return std::make_unique<Vae<T>>(c, unused);
     };
     const auto json_of = [&](const std::string& text, const char* what) {
@@ -425,9 +434,7 @@ std::unique_ptr<Vae<T>> model_from(const SafeTensors& st, const LoadModelOptions
         vae = mlp(vae_config_from_json(run_config->at("model"), st.source));
     } else if (arch != st.metadata.end()) {
         const ModuleSpec spec = spec_from_json(json_of(arch->second, "architecture"), st.source);
-        if (detail::min_weights(spec) > values)
-            throw io_error(st.source + ": the architecture describes more weights than the file holds; the file is "
-                           "damaged");
+        detail::require_weights_fit(st, detail::min_weights(spec), "the architecture");
         try {
             vae = build_vae<T>(spec, unused);
         } catch (const config_error& e) {

@@ -26,7 +26,6 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <map>
 #include <memory>
@@ -214,17 +213,7 @@ inline RunConfig checkpoint_config(const SafeTensors& st) {
         throw io_error(path + ": the checkpoint's config is not valid JSON (" + e.what() + ")");
     }
     RunConfig config = run_config_from_json(j, path);
-    if (config.model) {
-        double values = 0;
-        for (const auto& entry : st.tensors()) values += double(entry.second.numel());
-        const double weights = detail::min_weights(*config.model);
-        if (weights > values) {
-            char counts[64];
-            std::snprintf(counts, sizeof counts, "%.4g weights, but the file holds only %.4g", weights, values);
-            throw io_error(path + ": the checkpoint's config describes a model of at least " + counts +
-                           " values; the checkpoint is damaged");
-        }
-    }
+    if (config.model) detail::require_weights_fit(st, detail::min_weights(*config.model), "the checkpoint's config");
     return config;
 }
 
