@@ -189,23 +189,33 @@ def load_weights(model, path):
             param.copy_(torch.from_numpy(values.astype(np.float32).reshape(param.shape)))
 
 
-def save_weights(model, path, metadata, state_dict_names=False):
-    """Writes the model's parameters as F32 safetensors with vaelet's names (or, with `state_dict_names`, the
-    bare names of model.state_dict()), via path.tmp and a rename."""
+def write_safetensors(path, tensors, metadata=None):
+    """Writes {name: numpy array} (F32 or F64, in the order given) as safetensors, via path.tmp and a rename."""
     header, blobs, offset = {}, [], 0
-    for name, param in model.named_parameters():
-        blob = param.detach().numpy().astype("<f4").tobytes()
-        side = "encoder." if name.startswith(("fc1.", "fc21.", "fc22.")) else "decoder."
-        header[("" if state_dict_names else side) + name] = {"dtype": "F32", "shape": list(param.shape), "data_offsets": [offset, offset + len(blob)]}
+    for name, array in tensors.items():
+        dtype = {np.dtype(np.float32): ("F32", "<f4"), np.dtype(np.float64): ("F64", "<f8")}[array.dtype]
+        blob = np.ascontiguousarray(array).astype(dtype[1]).tobytes()
+        header[name] = {"dtype": dtype[0], "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
-    header["__metadata__"] = {key: str(value) for key, value in metadata.items()}
+    if metadata:
+        header["__metadata__"] = {key: str(value) for key, value in metadata.items()}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # pad to 8 bytes, as the reference writer does
     tmp = f"{path}.tmp"
     with open(tmp, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
     os.replace(tmp, path)
+
+
+def save_weights(model, path, metadata, state_dict_names=False):
+    """Writes the model's parameters as F32 safetensors with vaelet's names (or, with `state_dict_names`, the
+    bare names of model.state_dict()), via path.tmp and a rename."""
+    tensors = {}
+    for name, param in model.named_parameters():
+        side = "encoder." if name.startswith(("fc1.", "fc21.", "fc22.")) else "decoder."
+        tensors[("" if state_dict_names else side) + name] = param.detach().numpy().astype(np.float32)
+    write_safetensors(path, tensors, metadata)
 
 
 # ---- modes -------------------------------------------------------------------------------------------------------
