@@ -52,7 +52,7 @@
 #include "vaelet/io/atomic_file.hpp"
 #include "vaelet/io/latent_file.hpp"
 #if defined(VAELET_HAVE_JSON)
-#include "vaelet/io/model_file.hpp"
+#include "vaelet/train/model_file.hpp"
 #include "vaelet/io/safetensors.hpp"
 #include "vaelet/train/checkpoint.hpp"
 #endif

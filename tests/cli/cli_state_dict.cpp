@@ -3,7 +3,7 @@
 // the tensor, and --arch on a checkpoint is refused.
 #include "harness.hpp"
 
-#include "vaelet/io/model_file.hpp"
+#include "vaelet/train/model_file.hpp"
 #include "vaelet/vae/score.hpp"
 
 using namespace cli;

@@ -25,7 +25,7 @@ namespace vaelet {
 
 /// How to rebuild a module: its type (PyTorch's class name where there is one: "Linear", "ReLU", "Sequential")
 /// and its settings; a container lists its children under their names. Plain data, so a model file can store it
-/// (io/model_file.hpp writes it as JSON) and build_module can turn it back into a module.
+/// (train/model_file.hpp writes it as JSON) and build_module can turn it back into a module.
 struct ModuleSpec {
     std::string type;
     std::map<std::string, Index> sizes;        // "in_features", "out_features", ...

@@ -1,5 +1,5 @@
 // vaelet/train/checkpoint.hpp — a training run in one safetensors file: the model (its architecture and weights,
-// as io/model_file.hpp stores them), the trainer's state (the optimizer's buffers, both random streams, the batch
+// as train/model_file.hpp stores them), the trainer's state (the optimizer's buffers, both random streams, the batch
 // position, the epoch's running sums), the loss history and the run's configuration. Loading it resumes the run bit
 // for bit; load_model reads the model alone, and the weights of the MLP load straight into PyTorch.
 //
@@ -17,7 +17,7 @@
 // the "architecture" metadata existed load too (their model is the MLP of config.model).
 #pragma once
 
-#include "vaelet/io/model_file.hpp"
+#include "vaelet/train/model_file.hpp"
 #include "vaelet/train/metrics.hpp"
 #include "vaelet/train/trainer.hpp"
 

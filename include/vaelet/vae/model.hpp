@@ -35,7 +35,7 @@ struct VaeConfig {
     TabularLayout tabular;             // the column layout when likelihood == tabular (input = tabular.width())
 
     /// Calls f(name, member) for every field but `tabular`, in order: the one list that model files and
-    /// checkpoints write and read, and that parse_vae_config (io/model_file.hpp) accepts.
+    /// checkpoints write and read, and that parse_vae_config (train/model_file.hpp) accepts.
     template <class Self, class F>
     static void fields(Self& c, F&& f) {
         f("input", c.input);

@@ -1,4 +1,4 @@
-// vaelet/io/model_file.hpp — a model in one safetensors file, without a trainer: its architecture (JSON metadata,
+// vaelet/train/model_file.hpp — a model in one safetensors file, without a trainer: its architecture (JSON metadata,
 // vae/architecture.hpp) beside its weights, so load_model rebuilds any composed model. load_model also reads
 // vaelet checkpoints and a plain PyTorch state_dict of the canonical VAE (fc1, fc21, fc22, fc3, fc4, or with
 // vaelet's encoder./decoder. prefixes as bench/pytorch_vae.py writes them) saved as safetensors.
@@ -11,6 +11,7 @@
 // Tensor names: a model's parameter names without the "encoder."/"decoder." prefixes when every name stays unique
 // (the MLP's fc1 … fc4, as PyTorch's example names them, so the file loads into that model), else the full names.
 // Metadata: "format" = "vaelet-model-1", "vaelet_version", "architecture" (JSON of the ModuleSpec tree).
+// In train/ because it joins the model (vae/) and the file format (io/), which know nothing of each other.
 #pragma once
 
 #include "vaelet/io/safetensors.hpp"

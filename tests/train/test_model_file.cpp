@@ -1,7 +1,7 @@
 // save_model / load_model: vaelet's own model files (MLP and composed models), and a plain PyTorch state_dict of
 // the canonical VAE, written by PyTorch itself (fixtures/make_torch_state_dict.py), that loads with its sizes read
 // off the tensors and scores as PyTorch scored it; bad or mismatched files are one io_error naming the tensor.
-#include "vaelet/io/model_file.hpp"
+#include "vaelet/train/model_file.hpp"
 #include "vaelet/nn/function.hpp"
 #include "vaelet/vae/score.hpp"
 
@@ -23,7 +23,7 @@ namespace {
 
 using vaelet::testing::TempDir;
 
-const std::string fixtures = std::string(VAELET_TEST_SOURCE_DIR) + "/io/fixtures/";
+const std::string fixtures = std::string(VAELET_TEST_SOURCE_DIR) + "/train/fixtures/";
 const std::string torch_state_dict = fixtures + "torch_state_dict.safetensors";
 const std::string torch_test_set = fixtures + "torch_test_set.safetensors";
 
