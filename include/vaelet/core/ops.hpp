@@ -22,6 +22,9 @@
 
 namespace vaelet {
 
+/// ½·log 2π, the constant of every Gaussian log-density (likelihoods, priors, the posterior in IWAE).
+inline constexpr double half_log_2pi = 0.91893853320467274178;
+
 namespace detail {
 
 template <class T>

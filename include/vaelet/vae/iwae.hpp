@@ -32,7 +32,6 @@ Var<T> log_importance_weights(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index
     const Var<T> out = vae.decode(tape, z, c_k ? &*c_k : nullptr);
     const Var<T> log_px_z = vae.likelihood().log_prob(tape, out, repeat_rows(x, k));
     // log q(z|x) of z = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent/2)·log 2π.
-    constexpr double half_log_2pi = 0.91893853320467274178;
     const Var<T> log_qz = sum_per_row(logvar + square(eps)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
     const Var<T> log_pz_over_qz = vae.prior().log_prob(z) - log_qz;
     return reshape(log_px_z + log_pz_over_qz, n, k);

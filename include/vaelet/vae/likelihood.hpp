@@ -108,7 +108,6 @@ public:
 
     /// log p(x|z) for each row, n×1, from the decoder output `out` (logits or means) and the data `x`.
     Var<T> log_prob(Tape<T>& tape, const Var<T>& out, const Var<T>& x) {
-        constexpr double half_log_2pi = 0.91893853320467274178;
         switch (kind_) {
             case LikelihoodKind::bernoulli:
                 return -sum_per_row(bce_with_logits(out, x));
@@ -173,7 +172,6 @@ private:
     }
 
     Var<T> tabular_log_prob(Tape<T>& tape, const Var<T>& out, const Var<T>& x) {
-        constexpr double half_log_2pi = 0.91893853320467274178;
         require_width(out.cols());
         require_width(x.cols());
         const Index k = layout_.numeric;

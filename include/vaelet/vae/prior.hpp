@@ -48,7 +48,6 @@ class StandardNormalPrior : public Prior<T> {
 public:
     Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>&) override { return gaussian_kl(q.mu, q.logvar); }
     Var<T> log_prob(const Var<T>& z) override {
-        constexpr double half_log_2pi = 0.91893853320467274178;
         return sum_per_row(square(z)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
     }
     Matrix<T> sample(Index n, Index latent, Rng& rng) override {
