@@ -5,6 +5,7 @@
 
 #include "train_flags.hpp"
 
+#include <vaelet/core/threads.hpp>
 #include <vaelet/io/atomic_file.hpp>
 #include <vaelet/train/checkpoint.hpp>
 #include <vaelet/train/progress.hpp>
@@ -17,17 +18,15 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace examples {
 
-/// Sets the number of threads Eigen uses for matrix products (0: one per core, the cores shared out among the
-/// `processes_on_this_node` processes of a distributed run).
+/// --threads: the number of threads for matrix products (0: one per core, the cores shared out among the
+/// `processes_on_this_node` processes of a distributed run), checked here so that the error names the flag.
 inline void set_threads(int threads, int processes_on_this_node = 1) {
     if (threads < 0) throw vaelet::config_error("--threads must be 0 (one per core) or more, got " + std::to_string(threads));
-    const int cores = std::max(1, int(std::thread::hardware_concurrency()));
-    Eigen::setNbThreads(threads > 0 ? threads : std::max(1, cores / std::max(1, processes_on_this_node)));
+    vaelet::set_threads(threads, processes_on_this_node);
 }
 
 /// Creates `dir` if needed and proves that files can be written there, before any training time is spent.

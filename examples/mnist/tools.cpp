@@ -92,7 +92,15 @@ vaelet::TrainedModel<T> load_model(const ToolArgs& a) {
     if (checkpoint) return {vaelet::checkpoint_config(st), vaelet::model_from<T>(st)};
     vaelet::LoadModelOptions options;
     if (!a.arch.empty()) options.architecture = vaelet::parse_vae_config(a.arch);
-    vaelet::TrainedModel<T> m{vaelet::RunConfig{}, vaelet::model_from<T>(st, options)};
+    vaelet::TrainedModel<T> m;
+    try {
+        m.vae = vaelet::model_from<T>(st, options);
+    } catch (const vaelet::io_error& e) {  // the library speaks of its option; the user here has the flag
+        std::string message = e.what();
+        const std::string option = "LoadModelOptions::architecture";
+        if (const auto at = message.find(option); at != std::string::npos) message.replace(at, option.size(), "--arch");
+        throw vaelet::io_error(message);
+    }
     m.config.model.reset();
     const auto side = Eigen::Index(std::lround(std::sqrt(double(m.vae->input()))));
     if (side * side != m.vae->input())

@@ -16,6 +16,7 @@
 #include "vaelet/core/ops.hpp"
 #include "vaelet/core/random.hpp"
 #include "vaelet/core/tape.hpp"
+#include "vaelet/core/threads.hpp"
 
 #include "vaelet/nn/activation.hpp"
 #include "vaelet/nn/build.hpp"

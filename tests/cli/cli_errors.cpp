@@ -140,7 +140,7 @@ TEST_CASE("bad input: a checkpoint whose tensors have another architecture's sha
     write_other_architecture(ckpt);
     const std::string says = "tensor fc1.weight has shape [32, 784] but the model expects [64, 784]";
     const Result r = run({"sample", "--ckpt", ckpt.string(), "--out", (dir / "s.png").string()});
-    check_one_message(r, 1, {ckpt.string() + ": " + says, "--hidden, --latent"});
+    check_one_message(r, 1, {ckpt.string() + ": " + says, "other hidden widths or latent size"});
     CHECK(!fs::exists(dir / "s.png"));
 
     fs::copy(trained_run().out, dir / "run");

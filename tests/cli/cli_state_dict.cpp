@@ -102,7 +102,7 @@ TEST_CASE("state_dict: an --arch the tensors contradict is one error naming the 
 
     const Result wide = run({"sample", "--ckpt", sd.string(), "--out", png, "--arch", "hidden=64"});
     check_one_message(wide, 1, {sd.string() + ": tensor fc1.weight has shape [32, 784] but the architecture given for "
-                                "it expects [64, 784]", "correct the architecture (--arch), or leave it out"});
+                                "it expects [64, 784]", "correct the architecture given in --arch, or leave it out"});
     const Result latent = run({"score", "--ckpt", sd.string(), "--data", trained_run().data.string(), "--out",
                                (dir / "scores.csv").string(), "--arch", "latent=8 hidden=32"});
     check_one_message(latent, 1, {"tensor fc21.weight has shape [4, 32] but the architecture given for it expects [8, 32]"});

@@ -10,8 +10,8 @@ namespace {
 // A user-defined op with a deliberately wrong rule: value 3a, gradient claimed to be 2.
 template <class T>
 Var<T> wrong_triple(const Var<T>& a) {
-    Tape<T>& t = a.tape();
-    Node<T>& n = t.push(Op::mul_scalar, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], T(2) * n.grad); });
+    Tape<T>& t = a.tape("wrong_triple");
+    Node<T>& n = t.push_custom("wrong_triple", {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], T(2) * n.grad); });
     n.value = T(3) * a.value();
     return t.last();
 }

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <string>
+#include <vector>
 
 using namespace vaelet;
 
@@ -160,7 +162,8 @@ TEST_CASE("variables need a gradient buffer of their own shape, and tapes don't 
     CHECK_THROWS_AS(other.backward(a), vaelet::error);
 }
 
-TEST_CASE_TEMPLATE("a stale or empty Var is an error naming the op, never another node's value", T, float, double) {
+TEST_CASE_TEMPLATE("a stale or empty Var is an error naming the op and never another node's value" * doctest::test_suite("misuse"), T,
+                   float, double) {
     Tape<T> tape;
     const Var<T> x = tape.constant(Matrix<T>::Constant(2, 2, T(10)));
     const Var<T> y = relu(x);
@@ -183,7 +186,7 @@ TEST_CASE_TEMPLATE("a stale or empty Var is an error naming the op, never anothe
     Var<T> empty;
     CHECK(empty.empty());
     CHECK_THROWS_WITH_AS(empty.value(), doctest::Contains("empty Var"), vaelet::error);
-    CHECK_THROWS_WITH_AS(exp(empty), doctest::Contains("empty Var"), vaelet::error);
+    CHECK_THROWS_WITH_AS(exp(empty), doctest::Contains("exp: operand 0 is an empty Var"), vaelet::error);
     CHECK_THROWS_WITH_AS(other * empty, doctest::Contains("mul: operand 1 is an empty Var"), vaelet::error);
     CHECK_THROWS_WITH_AS(tape.backward(empty), doctest::Contains("empty Var"), vaelet::error);
 
@@ -191,4 +194,69 @@ TEST_CASE_TEMPLATE("a stale or empty Var is an error naming the op, never anothe
     tape.reset();
     CHECK_THROWS_WITH_AS(tape.backward(loss), doctest::Contains("backward: the loss was recorded before"),
                          vaelet::error);
+}
+
+namespace {
+
+/// A user's op: cube(a) = a³, with its rule beside it, named "cube" (not borrowing a built-in op's label).
+template <class T>
+Var<T> cube(const Var<T>& a) {
+    Tape<T>& t = a.tape("cube");
+    Node<T>& n = t.push_custom("cube", {a}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (T(3) * n.grad.array() * t.value(n.parents[0]).array().square()).matrix());
+    });
+    n.value = a.value().array().cube().matrix();
+    return t.last();
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("a custom op is a node of its own kind that carries its name into errors" *
+                       doctest::test_suite("misuse"),
+                   T, float, double) {
+    Tape<T> tape;
+    Matrix<T> w = Matrix<T>::Constant(1, 2, T(2)), dw = Matrix<T>::Zero(1, 2);
+    const Var<T> c = cube(tape.variable(w, dw));
+    CHECK(tape.node(c.index()).op == Op::custom);
+    CHECK(std::string(tape.node(c.index()).name()) == "cube");
+    CHECK(c.value()(0, 1) == T(8));
+    tape.backward(sum(c));
+    CHECK(dw(0, 0) == T(12));
+
+    tape.reset();
+    CHECK_THROWS_WITH_AS(cube(c), doctest::Contains("cube: operand 0 was recorded before the tape's reset()"),
+                         vaelet::error);
+    CHECK_THROWS_WITH_AS(cube(Var<T>()), doctest::Contains("cube: operand 0 is an empty Var"), vaelet::error);
+    const Var<T> x = tape.constant(Matrix<T>::Ones(1, 1));
+    CHECK_THROWS_WITH_AS(tape.push_custom("four", {x, x, x, x}, nullptr), doctest::Contains("four: a custom op takes at most 3"),
+                         vaelet::error);
+}
+
+TEST_CASE("a tape that grows past its bound without reset() warns once through the warning handler" *
+          doctest::test_suite("misuse")) {
+    std::vector<std::string> warnings;
+    const WarningHandler previous = set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+    Tape<float> tape;
+    tape.set_size_warning(100);
+    const Var<float> x = tape.constant(Matrix<float>::Ones(1, 1));
+    for (int step = 0; step < 60; ++step) sum(x * x);  // a loop that forgets tape.reset()
+    CHECK(tape.size() == 121);
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].find("100 nodes recorded without reset()") != std::string::npos);
+    CHECK(warnings[0].find("set_size_warning") != std::string::npos);
+
+    Tape<float> looped;  // a loop that resets stays quiet whatever the number of steps
+    looped.set_size_warning(100);
+    for (int step = 0; step < 200; ++step) {
+        looped.reset();
+        const Var<float> y = looped.constant(Matrix<float>::Ones(1, 1));
+        sum(y * y);
+    }
+    CHECK(warnings.size() == 1);
+    set_warning_handler(nullptr);  // an empty handler silences warnings
+    Tape<float> quiet;
+    quiet.set_size_warning(10);
+    for (int step = 0; step < 10; ++step) quiet.constant(Matrix<float>::Ones(1, 1));
+    CHECK(warnings.size() == 1);
+    set_warning_handler(previous);
 }

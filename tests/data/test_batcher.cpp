@@ -265,7 +265,8 @@ TEST_CASE("split batchers hand out contiguous slices that together are the unspl
                          vaelet::config_error);
 }
 
-TEST_CASE("a Dataset of floats refuses a NaN or infinity once, naming its row and column, unless told not to check") {
+TEST_CASE("a Dataset of floats refuses a NaN or infinity once (naming its row and column) unless told not to check" *
+          doctest::test_suite("misuse")) {
     Matrix<float> values = Matrix<float>::Ones(4, 3);
     values(2, 1) = std::numeric_limits<float>::quiet_NaN();
     CHECK_THROWS_WITH_AS(Dataset{values}, doctest::Contains("row 2, column 1 is nan"), numeric_error);

@@ -127,3 +127,19 @@ TEST_CASE("build_module rebuilds a module from its spec, with registered functio
     bad.children[0].second.sizes.erase("in_features");
     CHECK_THROWS_WITH_AS(build_module<double>(bad, fresh), doctest::Contains("in_features"), config_error);
 }
+
+TEST_CASE("the MLP builders take a custom activation wherever they take a built-in one") {
+    Rng a(5), b(5);
+    const Function<double> act("swish", swish<double>);
+    Sequential<double> custom = mlp<double>({4, 3, 2}, act, a, {"fc1", "fc2"});
+    Sequential<double> longhand;
+    longhand.add("fc1", Linear<double>(4, 3, b)).add("fc1_act", act).add("fc2", Linear<double>(3, 2, b)).add("fc2_act", act);
+    CHECK(custom.spec() == longhand.spec());
+    CHECK(custom.spec().children[1].second.texts.at("name") == "swish");
+    Tape<double> tape;
+    const Matrix<double> x = Matrix<double>::Random(3, 4);
+    CHECK(custom(tape, tape.constant(x)).value() == longhand(tape, tape.constant(x)).value());
+
+    Sequential<double> builtin = mlp<double>({4, 3}, Activation::tanh, a);
+    CHECK(builtin.spec().children[1].second.type == "Tanh");
+}

@@ -227,8 +227,9 @@ TEST_CASE("Adam rejects bad options, empty lists and parameters resized after co
     CHECK(adam.step_count() == 0);  // a failed step changes nothing
 }
 
-TEST_CASE_TEMPLATE("Adam and SGD refuse a NaN or infinite gradient, naming the parameter, and change nothing", T, float,
-                   double) {
+TEST_CASE_TEMPLATE("Adam and SGD refuse a NaN or infinite gradient naming the parameter and change nothing" *
+                       doctest::test_suite("misuse"),
+                   T, float, double) {
     Parameter<T> w(2, 2), b(1, 2, true);
     w.value.setConstant(T(0.5));
     w.grad.setConstant(T(0.1));

@@ -50,7 +50,8 @@ TEST_CASE("clip_grad_norm sums float squares in double, so large float gradients
     CHECK(a.grad(0, 1) == doctest::Approx(0.8).epsilon(1e-6));
 }
 
-TEST_CASE("clip_grad_norm refuses a non-finite gradient naming it, or with check_finite off reports the norm") {
+TEST_CASE("clip_grad_norm refuses a non-finite gradient naming it or with check_finite off reports the norm" *
+          doctest::test_suite("misuse")) {
     Parameter<double> a(1, 2), b(1, 1);
     a.grad << 1.0, std::numeric_limits<double>::quiet_NaN();
     b.grad << 2.0;

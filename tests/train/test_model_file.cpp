@@ -192,8 +192,8 @@ TEST_CASE("model_file: a state_dict that does not match is one io_error naming t
             CHECK_THROWS_WITH_AS(
                 load_model<float>(torch_state_dict, parse_vae_config(std::string("hidden=") + hidden, fixture_config())),
                 says(torch_state_dict + ": tensor fc1.weight has shape [32, 64] but the architecture given "
-                                  "for it expects [" + hidden + ", 64]; correct the architecture (--arch), or leave "
-                                  "it out to read the sizes off the tensors"),
+                                  "for it expects [" + hidden + ", 64]; correct the architecture given in "
+                                  "LoadModelOptions::architecture, or leave it out to read the sizes off the tensors"),
                 io_error);
         }
         CHECK_THROWS_WITH_AS(load_model<float>(torch_state_dict, parse_vae_config("latent=3", fixture_config())),

@@ -127,7 +127,8 @@ TEST_CASE("iwae_bound is differentiable, equals the estimator's arithmetic and r
     CHECK_THROWS_AS(iwae_bound(model.vae, tape, tape.constant(x), 0, a), config_error);
 }
 
-TEST_CASE("a NaN in a row gives that row NaN from the IS estimate and the scores, never -inf, and leaves the rest") {
+TEST_CASE("a NaN in a row gives that row NaN from the IS estimate and the scores (never -inf) and leaves the rest" *
+          doctest::test_suite("misuse")) {
     Rng rng(3);
     VaeConfig config;
     config.input = 5;

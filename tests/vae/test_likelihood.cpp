@@ -32,6 +32,13 @@ TEST_CASE_TEMPLATE("Gaussian log-densities carry every constant", T, float, doub
     CHECK(per_dim.log_prob(tape, mv, xv).item() ==
           doctest::Approx(-0.25 / 2 - 1.0 / (2 * 9.0) - std::log(3.0) - 2 * half_log_2pi).epsilon(1e-6));
     CHECK(per_dim.mean(m) == m);
+
+    // sigma() is what rebuilds the likelihood (the initial σ); current_sigma() is the σ learned so far.
+    CHECK(per_dim.sigma() == 1.0);
+    CHECK(per_dim.current_sigma()(0, 1) == doctest::Approx(3.0));
+    CHECK(learned.current_sigma() == Matrix<T>::Constant(1, 1, T(2)));
+    CHECK(fixed.current_sigma() == Matrix<T>::Constant(1, 1, T(0.5)));
+    CHECK(Likelihood<T>(LikelihoodKind::bernoulli, 2).current_sigma().size() == 0);
 }
 
 TEST_CASE_TEMPLATE("Bernoulli takes non-binary targets and its mean is the sigmoid", T, float, double) {

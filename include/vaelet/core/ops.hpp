@@ -107,7 +107,7 @@ void require_same_shape(Op op, const Matrix<T>& a, const Matrix<T>& b) {
 
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::add);
     Node<T>& n = t.push(Op::add, {a, b}, [](Tape<T>& t, Node<T>& n) {
         detail::accumulate_reduced(t, n.parents[0], n.grad.array());
         detail::accumulate_reduced(t, n.parents[1], n.grad.array());
@@ -118,7 +118,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
 
 template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::sub);
     Node<T>& n = t.push(Op::sub, {a, b}, [](Tape<T>& t, Node<T>& n) {
         detail::accumulate_reduced(t, n.parents[0], n.grad.array());
         detail::accumulate_reduced(t, n.parents[1], -n.grad.array());
@@ -129,7 +129,7 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
 
 template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::mul);
     Node<T>& n = t.push(Op::mul, {a, b}, [](Tape<T>& t, Node<T>& n) {
         detail::with_broadcast(Op::mul, t.value(n.parents[0]), t.value(n.parents[1]), n.saved, [&](const auto& x, const auto& y) {
             detail::accumulate_reduced(t, n.parents[0], n.grad.array() * y);
@@ -142,7 +142,7 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
 
 template <class T>
 Var<T> div(const Var<T>& a, const Var<T>& b) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::div);
     Node<T>& n = t.push(Op::div, {a, b}, [](Tape<T>& t, Node<T>& n) {
         detail::with_broadcast(Op::div, t.value(n.parents[0]), t.value(n.parents[1]), n.saved, [&](const auto& x, const auto& y) {
             detail::accumulate_reduced(t, n.parents[0], n.grad.array() / y);
@@ -156,7 +156,7 @@ Var<T> div(const Var<T>& a, const Var<T>& b) {
 /// a + s
 template <class T>
 Var<T> add_scalar(const Var<T>& a, detail::Scalar<T> s) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::add_scalar);
     Node<T>& n = t.push(Op::add_scalar, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], n.grad); });
     n.value = (a.value().array() + s).matrix();
     return t.last();
@@ -165,7 +165,7 @@ Var<T> add_scalar(const Var<T>& a, detail::Scalar<T> s) {
 /// a · s
 template <class T>
 Var<T> mul_scalar(const Var<T>& a, detail::Scalar<T> s) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::mul_scalar);
     Node<T>& n = t.push(Op::mul_scalar, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], n.scalar * n.grad); });
     n.scalar = s;
     n.value = s * a.value();
@@ -175,7 +175,7 @@ Var<T> mul_scalar(const Var<T>& a, detail::Scalar<T> s) {
 /// s / a
 template <class T>
 Var<T> scalar_div(detail::Scalar<T> s, const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::scalar_div);
     Node<T>& n = t.push(Op::scalar_div, {a}, [](Tape<T>& t, Node<T>& n) {
         // d(s/a)/da = −s/a² = −value/a
         t.accumulate(n.parents[0], (-n.grad.array() * n.value.array() / t.value(n.parents[0]).array()).matrix());
@@ -186,7 +186,7 @@ Var<T> scalar_div(detail::Scalar<T> s, const Var<T>& a) {
 
 template <class T>
 Var<T> neg(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::neg);
     Node<T>& n = t.push(Op::neg, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], -n.grad); });
     n.value = -a.value();
     return t.last();
@@ -211,9 +211,9 @@ template <class T> Var<T> operator/(detail::Scalar<T> s, const Var<T>& a) { retu
 /// a·b for a (n×k) and b (k×m).
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
-    a.tape().check_operands(Op::matmul, {a, b});
+    Tape<T>& t = a.tape(Op::matmul);
+    t.check_operands(Op::matmul, {a, b});
     if (a.cols() != b.rows()) detail::throw_shapes(Op::matmul, a.value(), b.value(), "do not multiply (a.cols must equal b.rows)");
-    Tape<T>& t = a.tape();
     Node<T>& n = t.push(Op::matmul, {a, b}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], n.grad * t.value(n.parents[1]).transpose());
         t.accumulate(n.parents[1], t.value(n.parents[0]).transpose() * n.grad);
@@ -225,12 +225,12 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
 /// x·Wᵀ + b, the fused affine layer: x is n×in, W is out×in (PyTorch's layout), b is 1×out.
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
-    x.tape().check_operands(Op::linear, {x, W, b});
+    Tape<T>& t = x.tape(Op::linear);
+    t.check_operands(Op::linear, {x, W, b});
     if (x.cols() != W.cols())
         detail::throw_shapes(Op::linear, x.value(), W.value(), "do not fit x·Wᵀ (x.cols must equal W.cols)");
     if (b.rows() != 1 || b.cols() != W.rows())
         detail::throw_shapes(Op::linear, W.value(), b.value(), "do not fit: the bias must be 1×W.rows");
-    Tape<T>& t = x.tape();
     Node<T>& n = t.push(Op::linear, {x, W, b}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], n.grad * t.value(n.parents[1]));
         t.accumulate(n.parents[1], n.grad.transpose() * t.value(n.parents[0]));
@@ -245,7 +245,7 @@ Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
 
 template <class T>
 Var<T> relu(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::relu);
     Node<T>& n = t.push(Op::relu, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (n.value.array() > T(0)).select(n.grad.array(), T(0)).matrix());
     });
@@ -256,7 +256,7 @@ Var<T> relu(const Var<T>& a) {
 /// a where a > 0, alpha·a elsewhere.
 template <class T>
 Var<T> leaky_relu(const Var<T>& a, detail::Scalar<T> alpha = T(0.01)) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::leaky_relu);
     Node<T>& n = t.push(Op::leaky_relu, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (t.value(n.parents[0]).array() > T(0)).select(n.grad.array(), n.scalar * n.grad.array()).matrix());
     });
@@ -267,7 +267,7 @@ Var<T> leaky_relu(const Var<T>& a, detail::Scalar<T> alpha = T(0.01)) {
 
 template <class T>
 Var<T> tanh(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::tanh);
     Node<T>& n = t.push(Op::tanh, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (n.grad.array() * (T(1) - n.value.array().square())).matrix());
     });
@@ -277,7 +277,7 @@ Var<T> tanh(const Var<T>& a) {
 
 template <class T>
 Var<T> sigmoid(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::sigmoid);
     Node<T>& n = t.push(Op::sigmoid, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (n.grad.array() * n.value.array() * (T(1) - n.value.array())).matrix());
     });
@@ -288,7 +288,7 @@ Var<T> sigmoid(const Var<T>& a) {
 /// log(1 + eᵃ), computed as max(a, 0) + log1p(e^−|a|) so that it neither overflows nor loses small values.
 template <class T>
 Var<T> softplus(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::softplus);
     Node<T>& n = t.push(Op::softplus, {a}, [](Tape<T>& t, Node<T>& n) {
         const auto x = t.value(n.parents[0]).array();
         t.accumulate(n.parents[0], (n.grad.array() / (T(1) + (-x).exp())).matrix());
@@ -300,7 +300,7 @@ Var<T> softplus(const Var<T>& a) {
 
 template <class T>
 Var<T> exp(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::exp);
     Node<T>& n = t.push(Op::exp, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (n.grad.array() * n.value.array()).matrix());
     });
@@ -310,7 +310,7 @@ Var<T> exp(const Var<T>& a) {
 
 template <class T>
 Var<T> log(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::log);
     Node<T>& n = t.push(Op::log, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (n.grad.array() / t.value(n.parents[0]).array()).matrix());
     });
@@ -320,7 +320,7 @@ Var<T> log(const Var<T>& a) {
 
 template <class T>
 Var<T> sqrt(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::sqrt);
     Node<T>& n = t.push(Op::sqrt, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (T(0.5) * n.grad.array() / n.value.array()).matrix());
     });
@@ -330,7 +330,7 @@ Var<T> sqrt(const Var<T>& a) {
 
 template <class T>
 Var<T> square(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::square);
     Node<T>& n = t.push(Op::square, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (T(2) * n.grad.array() * t.value(n.parents[0]).array()).matrix());
     });
@@ -341,7 +341,7 @@ Var<T> square(const Var<T>& a) {
 /// max(a, floor) elementwise; the gradient passes where a > floor. Free bits use it as a KL floor.
 template <class T>
 Var<T> clamp_min(const Var<T>& a, detail::Scalar<T> floor) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::clamp_min);
     Node<T>& n = t.push(Op::clamp_min, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (t.value(n.parents[0]).array() > n.scalar).select(n.grad.array(), T(0)).matrix());
     });
@@ -355,7 +355,7 @@ Var<T> clamp_min(const Var<T>& a, detail::Scalar<T> floor) {
 /// The sum of all entries, 1×1.
 template <class T>
 Var<T> sum(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::sum);
     Node<T>& n = t.push(Op::sum, {a}, [](Tape<T>& t, Node<T>& n) {
         const Matrix<T>& x = t.value(n.parents[0]);
         t.accumulate(n.parents[0], Matrix<T>::Constant(x.rows(), x.cols(), n.grad(0, 0)));
@@ -368,7 +368,7 @@ Var<T> sum(const Var<T>& a) {
 /// The mean of all entries, 1×1.
 template <class T>
 Var<T> mean(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::mean);
     Node<T>& n = t.push(Op::mean, {a}, [](Tape<T>& t, Node<T>& n) {
         const Matrix<T>& x = t.value(n.parents[0]);
         t.accumulate(n.parents[0], Matrix<T>::Constant(x.rows(), x.cols(), n.grad(0, 0) / T(x.size())));
@@ -381,7 +381,7 @@ Var<T> mean(const Var<T>& a) {
 /// The sum of each row (over the features): r×c → r×1, e.g. a per-example loss.
 template <class T>
 Var<T> sum_per_row(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::sum_per_row);
     Node<T>& n = t.push(Op::sum_per_row, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], n.grad.replicate(1, t.value(n.parents[0]).cols()));
     });
@@ -392,7 +392,7 @@ Var<T> sum_per_row(const Var<T>& a) {
 /// The mean of each row: r×c → r×1.
 template <class T>
 Var<T> mean_per_row(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::mean_per_row);
     Node<T>& n = t.push(Op::mean_per_row, {a}, [](Tape<T>& t, Node<T>& n) {
         const Index cols = t.value(n.parents[0]).cols();
         t.accumulate(n.parents[0], (n.grad / T(cols)).replicate(1, cols));
@@ -404,7 +404,7 @@ Var<T> mean_per_row(const Var<T>& a) {
 /// The sum of each column (over the batch): r×c → 1×c.
 template <class T>
 Var<T> sum_per_col(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::sum_per_col);
     Node<T>& n = t.push(Op::sum_per_col, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], n.grad.replicate(t.value(n.parents[0]).rows(), 1));
     });
@@ -415,7 +415,7 @@ Var<T> sum_per_col(const Var<T>& a) {
 /// The mean of each column: r×c → 1×c.
 template <class T>
 Var<T> mean_per_col(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::mean_per_col);
     Node<T>& n = t.push(Op::mean_per_col, {a}, [](Tape<T>& t, Node<T>& n) {
         const Index rows = t.value(n.parents[0]).rows();
         t.accumulate(n.parents[0], (n.grad / T(rows)).replicate(rows, 1));
@@ -446,7 +446,7 @@ T softmax_row(const Matrix<T>& x, Index i, Matrix<T>& softmax) {
 /// log Σⱼ exp(a_ij) for each row: r×c → r×1, stable. Its gradient is the row's softmax.
 template <class T>
 Var<T> log_sum_exp_per_row(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::log_sum_exp_per_row);
     Node<T>& n = t.push(Op::log_sum_exp_per_row, {a}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (n.saved.array().colwise() * n.grad.col(0).array()).matrix());
     });
@@ -460,7 +460,7 @@ Var<T> log_sum_exp_per_row(const Var<T>& a) {
 /// a_ij − log Σⱼ exp(a_ij) for each row, stable.
 template <class T>
 Var<T> log_softmax_per_row(const Var<T>& a) {
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::log_softmax_per_row);
     Node<T>& n = t.push(Op::log_softmax_per_row, {a}, [](Tape<T>& t, Node<T>& n) {
         // g − softmax · Σⱼ g_ij
         t.accumulate(n.parents[0],
@@ -480,9 +480,9 @@ Var<T> log_softmax_per_row(const Var<T>& a) {
 /// ∂/∂l = σ(l) − x and ∂/∂x = −l.
 template <class T>
 Var<T> bce_with_logits(const Var<T>& logits, const Var<T>& x) {
-    logits.tape().check_operands(Op::bce_with_logits, {logits, x});
+    Tape<T>& t = logits.tape(Op::bce_with_logits);
+    t.check_operands(Op::bce_with_logits, {logits, x});
     detail::require_same_shape(Op::bce_with_logits, logits.value(), x.value());
-    Tape<T>& t = logits.tape();
     Node<T>& n = t.push(Op::bce_with_logits, {logits, x}, [](Tape<T>& t, Node<T>& n) {
         const auto l = t.value(n.parents[0]).array();
         const auto target = t.value(n.parents[1]).array();
@@ -498,9 +498,9 @@ Var<T> bce_with_logits(const Var<T>& logits, const Var<T>& x) {
 /// (Kingma & Welling 2014, Appendix B). Sum over columns for the per-example KL of a diagonal Gaussian.
 template <class T>
 Var<T> gaussian_kl(const Var<T>& mu, const Var<T>& logvar) {
-    mu.tape().check_operands(Op::gaussian_kl, {mu, logvar});
+    Tape<T>& t = mu.tape(Op::gaussian_kl);
+    t.check_operands(Op::gaussian_kl, {mu, logvar});
     detail::require_same_shape(Op::gaussian_kl, mu.value(), logvar.value());
-    Tape<T>& t = mu.tape();
     Node<T>& n = t.push(Op::gaussian_kl, {mu, logvar}, [](Tape<T>& t, Node<T>& n) {
         t.accumulate(n.parents[0], (n.grad.array() * t.value(n.parents[0]).array()).matrix());
         t.accumulate(n.parents[1], (T(0.5) * n.grad.array() * (t.value(n.parents[1]).array().exp() - T(1))).matrix());
@@ -516,11 +516,11 @@ Var<T> gaussian_kl(const Var<T>& mu, const Var<T>& logvar) {
 /// Columns [start, start + count) of a.
 template <class T>
 Var<T> slice_cols(const Var<T>& a, Index start, Index count) {
-    a.tape().check_operands(Op::slice_cols, {a});
+    Tape<T>& t = a.tape(Op::slice_cols);
+    t.check_operands(Op::slice_cols, {a});
     if (start < 0 || count < 0 || start + count > a.cols())
         throw shape_error("slice_cols: columns [" + std::to_string(start) + ", " + std::to_string(start + count) +
                           ") are outside a " + shape_string(a.value()) + " operand");
-    Tape<T>& t = a.tape();
     Node<T>& n = t.push(Op::slice_cols, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate_cols(n.parents[0], n.start, n.grad); });
     n.start = start;
     n.value = a.value().middleCols(start, count);
@@ -530,9 +530,9 @@ Var<T> slice_cols(const Var<T>& a, Index start, Index count) {
 /// [a b]: the columns of a followed by those of b (same number of rows).
 template <class T>
 Var<T> concat_cols(const Var<T>& a, const Var<T>& b) {
-    a.tape().check_operands(Op::concat_cols, {a, b});
+    Tape<T>& t = a.tape(Op::concat_cols);
+    t.check_operands(Op::concat_cols, {a, b});
     if (a.rows() != b.rows()) detail::throw_shapes(Op::concat_cols, a.value(), b.value(), "need the same number of rows");
-    Tape<T>& t = a.tape();
     Node<T>& n = t.push(Op::concat_cols, {a, b}, [](Tape<T>& t, Node<T>& n) {
         const Index left = t.value(n.parents[0]).cols();
         t.accumulate(n.parents[0], n.grad.leftCols(left));
@@ -551,7 +551,7 @@ Var<T> concat_cols(const Var<T>& a, const Var<T>& b) {
 template <class T>
 Var<T> repeat_rows(const Var<T>& a, Index times) {
     if (times < 1) throw shape_error("repeat_rows: times must be at least 1, got " + std::to_string(times));
-    Tape<T>& t = a.tape();
+    Tape<T>& t = a.tape(Op::repeat_rows);
     Node<T>& n = t.push(Op::repeat_rows, {a}, [](Tape<T>& t, Node<T>& n) {
         const Index times = n.start;
         const Index rows = t.value(n.parents[0]).rows(), cols = n.grad.cols();
@@ -570,10 +570,10 @@ Var<T> repeat_rows(const Var<T>& a, Index times) {
 /// The same entries in row-major order as a rows×cols matrix, e.g. (n·k)×1 log-weights as n×k.
 template <class T>
 Var<T> reshape(const Var<T>& a, Index rows, Index cols) {
-    a.tape().check_operands(Op::reshape, {a});
+    Tape<T>& t = a.tape(Op::reshape);
+    t.check_operands(Op::reshape, {a});
     if (rows < 0 || cols < 0 || rows * cols != a.value().size())
         throw shape_error("reshape: cannot view " + shape_string(a.value()) + " as " + shape_string(rows, cols));
-    Tape<T>& t = a.tape();
     Node<T>& n = t.push(Op::reshape, {a}, [](Tape<T>& t, Node<T>& n) {
         const Matrix<T>& x = t.value(n.parents[0]);
         t.accumulate(n.parents[0], Eigen::Map<const Matrix<T>>(n.grad.data(), x.rows(), x.cols()));

@@ -510,7 +510,7 @@ void check_parameters(const SafeTensors& st, const ParameterList<T>& params, Str
         if (t.shape != expected)
             throw io_error(st.source + ": tensor " + p.name + " has shape " + detail::shape_text(t.shape) +
                            " but the model expects " + detail::shape_text(expected) +
-                           "; was it saved with different layer sizes (e.g. --hidden, --latent)?");
+                           "; was it saved with different layer sizes (other hidden widths or latent size)?");
         const bool float_pair = (t.dtype == Dtype::F32 || t.dtype == Dtype::F64);
         if (t.dtype != dtype_of<T>() && !(cast == FloatCast::allow && float_pair))
             throw io_error(st.source + ": tensor " + p.name + " is " + dtype_name(t.dtype) + " but the model is " +

@@ -3,12 +3,16 @@
 //   auto h = vaelet::activate(vaelet::Activation::relu, pre);
 //   auto a = vaelet::parse_activation("tanh");
 //   net.add(vaelet::Activation::relu);              // Sequential wraps it in an ActivationLayer
+//   vaelet::mlp<float>({784, 400}, vaelet::Function<float>("swish", swish), rng);   // or one of your own
 #pragma once
 
 #include "vaelet/core/ops.hpp"
+#include "vaelet/nn/function.hpp"
 #include "vaelet/nn/module.hpp"
 
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace vaelet {
 
@@ -71,6 +75,25 @@ public:
 
 private:
     Activation a_;
+};
+
+/// What the builders (mlp, mlp_encoder, mlp_decoder) put after each layer: a built-in activation, or a function of
+/// your own as a Function (register its name with register_function to load a saved model).
+template <class T>
+class AnyActivation {
+public:
+    // Implicit on purpose: a builder takes Activation::relu or a Function as they are.
+    AnyActivation(Activation a) : builtin_(a) {}
+    AnyActivation(Function<T> f) : function_(std::move(f)) {}
+    /// A new module computing it.
+    ModulePtr<T> module() const {
+        if (function_) return std::make_unique<Function<T>>(*function_);
+        return std::make_unique<ActivationLayer<T>>(builtin_);
+    }
+
+private:
+    Activation builtin_ = Activation::identity;
+    std::optional<Function<T>> function_;
 };
 
 }  // namespace vaelet

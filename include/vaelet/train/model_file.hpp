@@ -359,12 +359,14 @@ inline void check_mlp_shapes(const SafeTensors& st, const VaeConfig& c) {
         const std::string name = state_dict_name(st, bare);
         if (!st.contains(name))
             throw io_error(st.source + ": tensor " + name + " is missing (the architecture given for it expects "
-                           "shape " + shape_text(expected) + "); correct the architecture (--arch), or check that "
+                           "shape " + shape_text(expected) + "); correct the architecture given in "
+                           "LoadModelOptions::architecture, or check that "
                            "the file is the state_dict of that model");
         if (st.at(name).shape != expected)
             throw io_error(st.source + ": tensor " + name + " has shape " + shape_text(st.at(name).shape) +
                            " but the architecture given for it expects " + shape_text(expected) +
-                           "; correct the architecture (--arch), or leave it out to read the sizes off the tensors");
+                           "; correct the architecture given in LoadModelOptions::architecture, or leave it out to read the "
+                           "sizes off the tensors");
     }
 }
 
@@ -375,7 +377,7 @@ inline VaeConfig infer_vae_config(const SafeTensors& st) {
         if (!st.contains(name))
             throw io_error(st.source + ": no tensor " + name + ", so this is not a vaelet model file nor a state_dict "
                            "of PyTorch's example VAE (fc1, fc21, fc22, fc3, fc4); save it with vaelet::save_model, or "
-                           "pass its architecture (--arch \"input=… hidden=… latent=…\")");
+                           "pass its architecture in LoadModelOptions::architecture (\"input=… hidden=… latent=…\")");
         const auto& s = st.at(name).shape;
         if (s.size() != 2) throw io_error(st.source + ": tensor " + name + " has shape " + shape_text(s) + ", not 2-D");
         return s;

@@ -14,10 +14,11 @@
 namespace vaelet {
 
 struct NonFiniteNode {
-    int index;   // position on the tape (creation order)
+    int index;         // position on the tape (creation order)
     Op op;
+    std::string name;  // the op's name: op_name(op), or a custom op's own
     std::string describe() const {
-        return std::string("first non-finite value produced by op '") + op_name(op) + "' (tape node " +
+        return "first non-finite value produced by op '" + name + "' (tape node " +
                std::to_string(index) + ")";
     }
 };
@@ -26,7 +27,7 @@ struct NonFiniteNode {
 template <class T>
 std::optional<NonFiniteNode> first_non_finite_node(const Tape<T>& tape) {
     for (int i = 0; i < tape.size(); ++i)
-        if (!tape.value(i).allFinite()) return NonFiniteNode{i, tape.node(i).op};
+        if (!tape.value(i).allFinite()) return NonFiniteNode{i, tape.node(i).op, tape.node(i).name()};
     return std::nullopt;
 }
 

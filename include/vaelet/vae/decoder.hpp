@@ -14,8 +14,8 @@
 namespace vaelet {
 
 template <class T>
-Sequential<T> mlp_decoder(Index latent, const std::vector<Index>& hidden, Index output, Activation activation,
-                          Rng& rng) {
+Sequential<T> mlp_decoder(Index latent, const std::vector<Index>& hidden, Index output,
+                          const AnyActivation<T>& activation, Rng& rng) {
     Sequential<T> net;
     const Index width = add_trunk(net, latent, hidden, activation, rng, "fc3");
     net.add("fc4", Linear<T>(width, output, rng));

@@ -67,8 +67,8 @@ inline std::vector<std::string> trunk_names(const std::string& first, std::size_
 /// Appends a trunk of Linear layers of the `hidden` widths (each followed by `activation`; none when empty) after
 /// `in` inputs, named from `first` (trunk_names); returns the trunk's output width.
 template <class T>
-Index add_trunk(Sequential<T>& net, Index in, const std::vector<Index>& hidden, Activation activation, Rng& rng,
-                const std::string& first) {
+Index add_trunk(Sequential<T>& net, Index in, const std::vector<Index>& hidden,
+                const AnyActivation<detail::Scalar<T>>& activation, Rng& rng, const std::string& first) {
     if (hidden.empty()) return in;
     std::vector<Index> widths{in};
     widths.insert(widths.end(), hidden.begin(), hidden.end());
@@ -79,8 +79,8 @@ Index add_trunk(Sequential<T>& net, Index in, const std::vector<Index>& hidden, 
 /// PyTorch's example encoder, generalised: `input` features → the `hidden` trunk (fc1, fc1_2, …) →
 /// GaussianHead(fc21, fc22) with `latent` dimensions.
 template <class T>
-Sequential<T> mlp_encoder(Index input, const std::vector<Index>& hidden, Index latent, Activation activation,
-                          Rng& rng) {
+Sequential<T> mlp_encoder(Index input, const std::vector<Index>& hidden, Index latent,
+                          const AnyActivation<T>& activation, Rng& rng) {
     Sequential<T> net;
     const Index width = add_trunk(net, input, hidden, activation, rng, "fc1");
     net.add("", GaussianHead<T>(width, latent, rng));

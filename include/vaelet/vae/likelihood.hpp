@@ -157,7 +157,15 @@ public:
         return kind_ == LikelihoodKind::gaussian_learned || kind_ == LikelihoodKind::gaussian_learned_per_dim ||
                (kind_ == LikelihoodKind::tabular && layout_.numeric > 0);
     }
+    /// The fixed σ, or the initial σ of a learned one (what a model file stores to rebuild the likelihood).
     double sigma() const { return sigma_; }
+    /// σ as it is now: the exp of the learned log σ (1×1, 1×dims, or one per numeric column of a table), or the
+    /// fixed σ as 1×1 for the Gaussian with fixed σ; empty (0×0) for Bernoulli.
+    Matrix<T> current_sigma() const {
+        if (learned()) return log_sigma_.value.array().exp().matrix();
+        if (kind_ == LikelihoodKind::gaussian_fixed) return Matrix<T>::Constant(1, 1, T(sigma_));
+        return Matrix<T>();
+    }
     /// The features of x it models (the decoder's output width).
     Index width() const { return width_; }
     /// The column layout of a tabular likelihood (empty for the other kinds).
