@@ -10,6 +10,7 @@
 
 #include "vaelet/version.hpp"
 
+#include "vaelet/core/conv.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/gradcheck.hpp"
 #include "vaelet/core/matrix.hpp"
