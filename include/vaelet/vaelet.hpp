@@ -20,6 +20,7 @@
 
 #include "vaelet/nn/activation.hpp"
 #include "vaelet/nn/build.hpp"
+#include "vaelet/nn/conv.hpp"
 #include "vaelet/nn/function.hpp"
 #include "vaelet/nn/linear.hpp"
 #include "vaelet/nn/mlp.hpp"
