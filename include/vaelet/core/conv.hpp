@@ -14,7 +14,8 @@
 // the convolution with respect to its input (col2im of Wᵀ·x), so the two ops share these pieces, each one's forward
 // being the other's backward. The GEMMs want the batch channel-major (channels × (batch·positions)), so inputs and
 // outputs are reordered to and from rows on the way; that costs one pass over the data, far less than the GEMM.
-// Every intermediate lives in the node's buffers (`saved`, `work`), so a warmed-up step allocates nothing here.
+// Every intermediate lives in the node's buffers (`saved`, `work`), so a warmed-up step allocates nothing here (Eigen's
+// GEMM still takes its packing workspace from the heap for large products, as for `linear`).
 #pragma once
 
 #include "vaelet/core/tape.hpp"
