@@ -10,6 +10,7 @@
 
 #include "vaelet/version.hpp"
 
+#include "vaelet/core/conv.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/gradcheck.hpp"
 #include "vaelet/core/matrix.hpp"
@@ -20,6 +21,7 @@
 
 #include "vaelet/nn/activation.hpp"
 #include "vaelet/nn/build.hpp"
+#include "vaelet/nn/conv.hpp"
 #include "vaelet/nn/function.hpp"
 #include "vaelet/nn/linear.hpp"
 #include "vaelet/nn/mlp.hpp"

@@ -19,6 +19,18 @@ inline std::set<Op>& checked_ops() {
     return ops;
 }
 
+/// Gradient checks that live in another test file (test_conv.cpp for core/conv.hpp), in double: the "every op" test
+/// of test_ops.cpp runs them too. A file adds its own at start-up:
+///   [[maybe_unused]] const bool registered = vaelet::testing::add_op_checks(check_convolutions<double>);
+inline std::vector<void (*)()>& other_op_checks() {
+    static std::vector<void (*)()> checks;
+    return checks;
+}
+inline bool add_op_checks(void (*checks)()) {
+    other_op_checks().push_back(checks);
+    return true;
+}
+
 /// A rows×cols matrix of U[lo, hi) values from a fixed seed.
 template <class T>
 Matrix<T> random_matrix(Index rows, Index cols, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {

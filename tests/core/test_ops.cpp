@@ -181,6 +181,7 @@ TEST_CASE("every op on the tape has a gradient check") {
     check_fused_losses<double>();
     check_columns<double>();
     check_reshaping<double>();
+    for (auto checks : vaelet::testing::other_op_checks()) checks();
     using vaelet::testing::checked_ops;
     std::vector<std::string> missing;
     for (int k = 0; k < static_cast<int>(Op::count_); ++k) {

@@ -278,6 +278,37 @@ TEST_CASE_TEMPLATE("save_parameters / load_parameters check names, shapes and dt
     }
 }
 
+TEST_CASE_TEMPLATE("a parameter with a tensor_shape (a conv weight) is written and read with that shape", T, float,
+                   double) {
+    TempDir dir;
+    vaelet::Parameter<T> w(3, 2 * 2 * 2), b(1, 3, /*vector=*/true);  // Conv2d(2, 3, 2): weight 3×2×2×2
+    w.tensor_shape = {3, 2, 2, 2};
+    for (int i = 0; i < 24; ++i) w.value.data()[i] = T(i) / T(8);
+    const vaelet::ParameterList<T> model{{"conv.weight", &w}, {"conv.bias", &b}};
+    vaelet::SafeTensors st;
+    vaelet::save_parameters(st, model);
+    vaelet::save_safetensors(dir / "conv.safetensors", st);
+    const auto file = vaelet::load_safetensors(dir / "conv.safetensors");
+    CHECK(file.at("conv.weight").shape == std::vector<std::int64_t>{3, 2, 2, 2});
+    CHECK(same_bits<T>(file.get_matrix<T>("conv.weight"), w.value));  // [out, in, kH, kW] read as out × in·kH·kW
+
+    vaelet::Parameter<T> w2(3, 8), b2(1, 3, true);
+    w2.tensor_shape = {3, 2, 2, 2};
+    const vaelet::ParameterList<T> conv{{"conv.weight", &w2}, {"conv.bias", &b2}};
+    vaelet::load_parameters(file, conv, vaelet::Strict::yes);
+    CHECK(same_bits<T>(w2.value, w.value));
+
+    // The same 24 numbers in another shape are another tensor: a 2-D [3, 8], or [3, 2, 4, 1] (another kernel).
+    vaelet::Parameter<T> flat(3, 8), other(3, 8);
+    other.tensor_shape = {3, 2, 4, 1};
+    const vaelet::ParameterList<T> as_matrix{{"conv.weight", &flat}}, other_kernel{{"conv.weight", &other}};
+    CHECK(contains(io_error_message([&] { vaelet::load_parameters(file, as_matrix); }),
+                   "has shape [3, 2, 2, 2] but the model expects [3, 8]"));
+    CHECK(contains(io_error_message([&] { vaelet::load_parameters(file, other_kernel); }),
+                   "has shape [3, 2, 2, 2] but the model expects [3, 2, 4, 1]"));
+    CHECK_THROWS_AS(st.put_matrix("bad", w.value, std::vector<std::int64_t>{3, 2, 2}), vaelet::shape_error);
+}
+
 TEST_CASE("load_parameters converts between float and double only when asked") {
     vaelet::Parameter<double> w(1, 2);
     w.value << 0.1, 0.2;

@@ -35,6 +35,7 @@ enum class Op {
     log_sum_exp_per_row, log_softmax_per_row,
     bce_with_logits, gaussian_kl,
     slice_cols, concat_cols, repeat_rows, reshape,
+    conv2d, conv_transpose2d,
     custom,
     count_  // not an op: the number of ops
 };
@@ -49,6 +50,7 @@ inline const char* op_name(Op op) {
         "log_sum_exp_per_row", "log_softmax_per_row",
         "bce_with_logits", "gaussian_kl",
         "slice_cols", "concat_cols", "repeat_rows", "reshape",
+        "conv2d", "conv_transpose2d",
         "custom"};
     return names[static_cast<std::size_t>(op)];
 }
@@ -66,11 +68,13 @@ struct Node {
     Matrix<T> value;               // the op's output (unused by variables, which point at `external_value`)
     Matrix<T> grad;                // ∂loss/∂value, valid when `has_grad`
     Matrix<T> saved;               // whatever the forward keeps for the backward (a mask, a softmax, ...)
+    std::array<Matrix<T>, 3> work; // more buffers for an op that needs them (a convolution's GEMM operands)
     const Matrix<T>* external_value = nullptr;
     Matrix<T>* external_grad = nullptr;
     std::array<int, 3> parents{{-1, -1, -1}};
     T scalar = T(0);               // the op's constant (alpha, the scalar operand, ...)
     Index start = 0;               // slice start column
+    std::array<Index, 8> sizes{};  // more integer settings (a convolution's channels, sizes, kernel, stride, padding)
     Backward backward = nullptr;
     std::string custom_name;       // a custom op's name (kept between steps, so setting it again allocates nothing)
     bool requires_grad = false;

@@ -86,6 +86,15 @@ inline std::string shape_text(const std::vector<std::int64_t>& shape) {
     for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
     return s + "]";
 }
+
+/// A parameter's shape in a file: its tensor_shape when it has one (a conv weight's 4 dimensions), else [cols] for
+/// a vector (a bias), else [rows, cols].
+template <class T>
+std::vector<std::int64_t> file_shape(const Parameter<T>& p) {
+    if (!p.tensor_shape.empty()) return std::vector<std::int64_t>(p.tensor_shape.begin(), p.tensor_shape.end());
+    if (p.is_vector) return {p.value.cols()};
+    return {p.value.rows(), p.value.cols()};
+}
 }  // namespace detail
 
 /// "F32", "I64", ... as written in the header.
@@ -179,13 +188,27 @@ public:
     /// Stores `m` with shape [rows, cols], or with shape [cols] when `as_vector` (a 1×n bias, as PyTorch has it).
     template <class Derived>
     void put_matrix(std::string name, const Eigen::MatrixBase<Derived>& m, bool as_vector = false) {
-        using T = typename Derived::Scalar;
         if (as_vector && m.rows() != 1)
             throw shape_error(source + ": tensor " + name + " is " + shape_string(m) +
                               ", so it cannot be stored as a vector (that needs one row)");
+        put_matrix(std::move(name), m,
+                   as_vector ? std::vector<std::int64_t>{m.cols()} : std::vector<std::int64_t>{m.rows(), m.cols()});
+    }
+
+    /// Stores the entries of `m`, row-major, with shape `shape` (its product must be m.size()): e.g. a conv weight
+    /// held as out × (in·kH·kW) with its 4-D shape [out, in, kH, kW].
+    template <class Derived>
+    void put_matrix(std::string name, const Eigen::MatrixBase<Derived>& m, std::vector<std::int64_t> shape) {
+        using T = typename Derived::Scalar;
+        std::int64_t numel = 1;
+        for (const auto d : shape) numel *= d;
+        if (numel != m.size() || std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; }))
+            throw shape_error(source + ": tensor " + name + " is " + shape_string(m) + ", so it cannot be stored " +
+                              "with shape " + detail::shape_text(shape) + " (the sizes must multiply to " +
+                              std::to_string(m.size()) + ")");
         Tensor t;
         t.dtype = dtype_of<T>();
-        t.shape = as_vector ? std::vector<std::int64_t>{m.cols()} : std::vector<std::int64_t>{m.rows(), m.cols()};
+        t.shape = std::move(shape);
         t.bytes.resize(static_cast<std::size_t>(m.size()) * sizeof(T));
         std::size_t at = 0;
         for (Index r = 0; r < m.rows(); ++r)
@@ -196,16 +219,21 @@ public:
         put(std::move(name), std::move(t));
     }
 
-    /// A 2-D tensor as a matrix; a 1-D one of length n (or a scalar) as 1×n. The dtype must be `T`'s, unless
-    /// `cast` allows F32 <-> F64.
+    /// A 2-D tensor as a matrix; a 1-D one of length n (or a scalar) as 1×n; one of more dimensions as
+    /// shape[0] × (the product of the others), its entries in the same row-major order (PyTorch's
+    /// t.reshape(t.shape[0], -1)): how vaelet holds a conv weight. The dtype must be `T`'s, unless `cast` allows
+    /// F32 <-> F64.
     template <class T>
     Matrix<T> get_matrix(std::string_view name, FloatCast cast = FloatCast::forbid) const {
         const Tensor& t = at(name);
-        if (t.shape.size() > 2)
-            throw io_error(source + ": tensor " + std::string(name) + " has shape " + detail::shape_text(t.shape) +
-                           ", but a matrix needs 1 or 2 dimensions");
-        const Index rows = t.shape.size() == 2 ? t.shape[0] : 1;
-        const Index cols = t.shape.empty() ? 1 : t.shape.back();
+        const Index rows = t.shape.size() >= 2 ? t.shape[0] : 1;
+        Index cols = 1;
+        for (std::size_t i = t.shape.size() >= 2 ? 1 : 0; i < t.shape.size(); ++i) {
+            if (t.shape[i] != 0 && cols > std::numeric_limits<Index>::max() / t.shape[i])
+                throw io_error(source + ": tensor " + std::string(name) + " has shape " + detail::shape_text(t.shape) +
+                               ", too large for a matrix");
+            cols *= t.shape[i];
+        }
         Matrix<T> m(rows, cols);
         read_elements(name, t, m.data(), cast);
         return m;
@@ -487,10 +515,11 @@ inline SafeTensors load_safetensors(const std::string& path) {
 /// Whether load_parameters rejects tensors that the model does not have.
 enum class Strict { no, yes };
 
-/// Puts every parameter into `st` under its name: shape [rows, cols], or [cols] for a vector (a bias).
+/// Puts every parameter into `st` under its name: shape [rows, cols], or [cols] for a vector (a bias), or its
+/// tensor_shape when it has one (a conv weight's [out, in, kH, kW]).
 template <class T>
 void save_parameters(SafeTensors& st, const ParameterList<T>& params) {
-    for (const auto& p : params) st.put_matrix(p.name, p.param->value, p.param->is_vector);
+    for (const auto& p : params) st.put_matrix(p.name, p.param->value, detail::file_shape(*p.param));
 }
 
 /// Throws io_error unless load_parameters(st, params, strict, cast) would succeed: every parameter is there with
@@ -499,10 +528,7 @@ template <class T>
 void check_parameters(const SafeTensors& st, const ParameterList<T>& params, Strict strict = Strict::no,
                       FloatCast cast = FloatCast::forbid) {
     for (const auto& p : params) {
-        const Matrix<T>& value = p.param->value;
-        const std::vector<std::int64_t> expected = p.param->is_vector
-                                                       ? std::vector<std::int64_t>{value.cols()}
-                                                       : std::vector<std::int64_t>{value.rows(), value.cols()};
+        const std::vector<std::int64_t> expected = detail::file_shape(*p.param);
         if (!st.contains(p.name))
             throw io_error(st.source + ": tensor " + p.name + " is missing (the model expects shape " +
                            detail::shape_text(expected) + "); was it saved from a different model?");

@@ -4,13 +4,14 @@
 //   vaelet::register_function<float>("swish", [](const vaelet::Var<float>& x) { return x * vaelet::sigmoid(x); });
 //   vaelet::ModulePtr<float> m = vaelet::build_module<float>(encoder.spec(), rng);  // fresh weights; load them after
 //
-// Built in: Sequential, Linear, the activations (Identity, ReLU, LeakyReLU, Tanh, Sigmoid, Softplus), Flatten,
-// Unflatten, and Function when its name is registered. Other layers (GaussianHead in vae/, a module of your own)
-// register a factory under their spec's type with register_module. Registration is meant for program start-up,
-// before any model is loaded; the registry is not locked.
+// Built in: Sequential, Linear, Conv2d, ConvTranspose2d, the activations (Identity, ReLU, LeakyReLU, Tanh, Sigmoid,
+// Softplus), Flatten, Unflatten, and Function when its name is registered. Other layers (GaussianHead in vae/, a
+// module of your own) register a factory under their spec's type with register_module. Registration is meant for
+// program start-up, before any model is loaded; the registry is not locked.
 #pragma once
 
 #include "vaelet/core/random.hpp"
+#include "vaelet/nn/conv.hpp"
 #include "vaelet/nn/function.hpp"
 #include "vaelet/nn/linear.hpp"
 #include "vaelet/nn/sequential.hpp"
@@ -66,6 +67,8 @@ ModulePtr<T> build_module(const ModuleSpec& spec, Rng& rng) {
         return net;
     }
     if (type == "Linear") return std::make_unique<Linear<T>>(spec.size("in_features"), spec.size("out_features"), rng);
+    if (type == "Conv2d") return std::make_unique<Conv2d<T>>(detail::conv_shape_from(spec), rng);
+    if (type == "ConvTranspose2d") return std::make_unique<ConvTranspose2d<T>>(detail::conv_shape_from(spec), rng);
     for (Activation a : {Activation::identity, Activation::relu, Activation::leaky_relu, Activation::tanh,
                          Activation::sigmoid, Activation::softplus})
         if (type == activation_class(a)) return std::make_unique<ActivationLayer<T>>(a);

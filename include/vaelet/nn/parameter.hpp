@@ -20,6 +20,10 @@ struct Parameter {
     Matrix<T> grad;
     /// True for a 1×n parameter that other tools see as a 1-D tensor of length n (a bias), as in PyTorch.
     bool is_vector = false;
+    /// The shape other tools see when it has more dimensions than the matrix, whose row-major entries it holds in
+    /// the same order: out×in×kH×kW for a Conv2d weight stored as out × (in·kH·kW). Files carry this shape; empty
+    /// means [rows, cols] (or [cols] for a vector). Its product must be rows·cols.
+    std::vector<Index> tensor_shape;
 
     Parameter() = default;
     Parameter(Index rows, Index cols, bool vector = false)
