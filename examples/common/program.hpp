@@ -5,8 +5,8 @@
 
 #include "train_flags.hpp"
 
+#include <vaelet/core/atomic_file.hpp>
 #include <vaelet/core/threads.hpp>
-#include <vaelet/io/atomic_file.hpp>
 #include <vaelet/train/checkpoint.hpp>
 #include <vaelet/train/progress.hpp>
 

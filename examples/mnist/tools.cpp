@@ -4,9 +4,9 @@
 #include "load.hpp"
 #include "pictures.hpp"
 
+#include <vaelet/core/atomic_file.hpp>
 #include <vaelet/data/batcher.hpp>
 #include <vaelet/data/idx.hpp>
-#include <vaelet/io/atomic_file.hpp>
 #include <vaelet/train/progress.hpp>
 #include <vaelet/vae/iwae.hpp>
 #include <vaelet/vae/score.hpp>

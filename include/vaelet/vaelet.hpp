@@ -10,6 +10,7 @@
 
 #include "vaelet/version.hpp"
 
+#include "vaelet/core/atomic_file.hpp"
 #include "vaelet/core/conv.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/gradcheck.hpp"
@@ -52,7 +53,6 @@
 #include "vaelet/data/idx.hpp"
 #include "vaelet/data/tabular.hpp"
 
-#include "vaelet/io/atomic_file.hpp"
 #include "vaelet/io/latent_file.hpp"
 #if defined(VAELET_HAVE_JSON)
 #include "vaelet/train/model_file.hpp"

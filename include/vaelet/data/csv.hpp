@@ -26,9 +26,9 @@
 // almost always an identifier or free text). All three are options.
 #pragma once
 
+#include "vaelet/core/atomic_file.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
-#include "vaelet/io/atomic_file.hpp"
 
 #include <algorithm>
 #include <cctype>

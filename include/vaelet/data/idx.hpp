@@ -17,9 +17,9 @@
 // (recognised by its magic bytes 1f 8b, whatever its name) gives an io_error saying so.
 #pragma once
 
+#include "vaelet/core/atomic_file.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/data/dataset.hpp"
-#include "vaelet/io/atomic_file.hpp"
 
 #include <algorithm>
 #include <array>

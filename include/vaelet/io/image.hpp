@@ -10,9 +10,9 @@
 // must include it after this header and without STB_IMAGE_WRITE_IMPLEMENTATION (this header then provides it).
 #pragma once
 
+#include "vaelet/core/atomic_file.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
-#include "vaelet/io/atomic_file.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -8,9 +8,9 @@
 // about three significant digits, well below the posterior's own spread σ, so decoding loses nothing visible.
 #pragma once
 
+#include "vaelet/core/atomic_file.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
-#include "vaelet/io/atomic_file.hpp"
 
 #include <cstdint>
 #include <cstring>

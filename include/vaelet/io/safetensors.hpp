@@ -17,9 +17,9 @@
 #error "vaelet/io/safetensors.hpp needs nlohmann_json (Debian: nlohmann-json3-dev; CMake: find_package(nlohmann_json))"
 #endif
 
+#include "vaelet/core/atomic_file.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
-#include "vaelet/io/atomic_file.hpp"
 #include "vaelet/nn/parameter.hpp"
 
 #include <nlohmann/json.hpp>

@@ -8,7 +8,7 @@
 // reports the same per-image figure). Timing columns are measured, so they differ between otherwise identical runs.
 #pragma once
 
-#include "vaelet/io/atomic_file.hpp"
+#include "vaelet/core/atomic_file.hpp"
 #include "vaelet/train/trainer.hpp"
 
 #include <cstdio>

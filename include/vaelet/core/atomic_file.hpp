@@ -1,4 +1,4 @@
-// vaelet/io/atomic_file.hpp — write a whole file so that readers see the old version or the new one, never half.
+// vaelet/core/atomic_file.hpp — write a whole file so that readers see the old version or the new one, never half.
 //
 //   vaelet::write_file_atomic("notes.txt", "epoch 3 done\n");
 //   vaelet::AtomicWriter out("metrics.csv");          // writes metrics.csv.tmp next to it

@@ -1,4 +1,4 @@
-#include "vaelet/io/atomic_file.hpp"
+#include "vaelet/core/atomic_file.hpp"
 
 #include <doctest/doctest.h>
 
