@@ -4,11 +4,11 @@
 //   vaelet::Matrix<float> x = encoder.encode<float>(table);         // rows × encoder.layout().width()
 //   vaelet::CsvTable back = encoder.decode(vae.reconstruct(x), {});  // numbers and categories again
 //
-// Encoded layout (TabularLayout, which the tabular likelihood in vae/likelihood.hpp takes): the numeric columns
-// first, in table order, each standardized to (v − mean) / std with the population std (a constant column has
-// std 0 and gets std 1 instead, so it encodes as 0 — notes() names such columns); then, for each categorical
-// column in table order, a one-hot block over its levels sorted by byte value. Id and ignored columns are set
-// aside: encode skips them, decode copies them from a table you pass or, for ids, makes new ones
+// Encoded layout (TabularLayout, core/tabular_layout.hpp, which the tabular likelihood of vae/likelihood.hpp
+// takes): the numeric columns first, in table order, each standardized to (v − mean) / std with the population
+// std (a constant column has std 0 and gets std 1 instead, so it encodes as 0 — notes() names such columns); then,
+// for each categorical column in table order, a one-hot block over its levels sorted by byte value. Id and ignored
+// columns are set aside: encode skips them, decode copies them from a table you pass or, for ids, makes new ones
 // ("synthetic-000001", …).
 //
 // The fitted state is plain data (TabularColumn: names, kinds, means, stds, levels), so a checkpoint can store
@@ -18,8 +18,8 @@
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
 #include "vaelet/core/random.hpp"
+#include "vaelet/core/tabular_layout.hpp"
 #include "vaelet/data/csv.hpp"
-#include "vaelet/vae/likelihood.hpp"
 
 #include <algorithm>
 #include <cmath>

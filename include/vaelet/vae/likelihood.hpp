@@ -10,17 +10,18 @@
 // under any of them, and only the learned-σ kinds add a parameter ("decoder.log_sigma").
 //
 // Tabular: x = [numeric columns (standardized) | one-hot block of categorical 1 | block 2 | …] as TabularLayout
-// describes (data/tabular.hpp produces it). The decoder outputs the numeric means, then one logit per category;
-// log p(x|z) = Σ numeric log N(x | mean, σ²) with a learned σ per column + Σ blocks Σ x ⊙ log softmax(logits).
+// (core/tabular_layout.hpp) describes and data/tabular.hpp produces. The decoder outputs the numeric means, then
+// one logit per category; log p(x|z) = Σ numeric log N(x | mean, σ²) with a learned σ per column + Σ blocks
+// Σ x ⊙ log softmax(logits).
 //
 //   vaelet::Likelihood<float> tab(vaelet::TabularLayout{3, {4, 2}});   // 3 numbers, categoricals of 4 and 2
 #pragma once
 
 #include "vaelet/core/ops.hpp"
+#include "vaelet/core/tabular_layout.hpp"
 #include "vaelet/nn/parameter.hpp"
 
 #include <cmath>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -32,33 +33,6 @@ enum class LikelihoodKind {
     gaussian_learned,           // N(mean, σ²) with one learned σ
     gaussian_learned_per_dim,   // N(mean, diag σ²) with one learned σ per output dimension
     tabular,                    // numeric columns: N(mean, σ²) with a learned σ per column; one-hot blocks: softmax
-};
-
-/// The columns of an encoded table: `numeric` numbers first, then one one-hot block per categorical column, of
-/// the given sizes (categories per column).
-struct TabularLayout {
-    Index numeric = 0;
-    std::vector<Index> categorical_sizes;
-
-    /// The number of columns: numeric + Σ block sizes.
-    Index width() const {
-        return std::accumulate(categorical_sizes.begin(), categorical_sizes.end(), numeric);
-    }
-
-    /// Throws config_error unless the counts are sensible and there is at least one column.
-    void validate() const {
-        if (numeric < 0) throw config_error("tabular layout: numeric must be 0 or more, got " + std::to_string(numeric));
-        for (std::size_t b = 0; b < categorical_sizes.size(); ++b)
-            if (categorical_sizes[b] < 1)
-                throw config_error("tabular layout: categorical block " + std::to_string(b) + " has " +
-                                   std::to_string(categorical_sizes[b]) + " categories; each needs at least 1");
-        if (width() == 0) throw config_error("tabular layout: no columns; a table needs a numeric or a categorical one");
-    }
-
-    bool operator==(const TabularLayout& o) const {
-        return numeric == o.numeric && categorical_sizes == o.categorical_sizes;
-    }
-    bool operator!=(const TabularLayout& o) const { return !(*this == o); }
 };
 
 inline const char* likelihood_name(LikelihoodKind k) {
