@@ -1,5 +1,6 @@
-// Tests for vaelet/data/csv.hpp: the RFC-4180 details, kind inference and id detection, and every way a file can
-// be wrong — each must give an io_error that names the row and column.
+// Tests for vaelet/data/csv.hpp, read_csv and write_csv through the pieces it includes: the RFC-4180 details,
+// kind inference and id detection, and every way a file can be wrong — each must give an io_error that names the
+// row and column.
 #include <doctest/doctest.h>
 
 #include "../temp_dir.hpp"

@@ -1,4 +1,4 @@
-// tests/fuzz/fuzz_csv.cpp — fuzz target: the CSV reader read_csv (data/csv.hpp).
+// tests/fuzz/fuzz_csv.cpp — fuzz target: the CSV reader read_csv (data/csv_reader.hpp).
 //
 //   build/fuzz/bin/fuzz_csv -dict=tests/fuzz/csv.dict corpus-dir tests/fuzz/corpus/csv
 //
@@ -8,7 +8,7 @@
 // bit 7: files of at most 256 bytes. A table that reads must be well-formed (CsvTable::validate).
 #include "fuzz_input.hpp"
 
-#include "vaelet/data/csv.hpp"
+#include "vaelet/data/csv_reader.hpp"
 
 #include <cstdint>
 

@@ -19,7 +19,8 @@
 #include "vaelet/core/matrix.hpp"
 #include "vaelet/core/random.hpp"
 #include "vaelet/core/tabular_layout.hpp"
-#include "vaelet/data/csv.hpp"
+#include "vaelet/data/csv_options.hpp"
+#include "vaelet/data/table.hpp"
 
 #include <algorithm>
 #include <cmath>
