@@ -55,9 +55,10 @@
 
 #include "vaelet/io/latent_file.hpp"
 #if defined(VAELET_HAVE_JSON)
-#include "vaelet/train/model_file.hpp"
 #include "vaelet/io/safetensors.hpp"
+#include "vaelet/io/safetensors_parameters.hpp"
 #include "vaelet/train/checkpoint.hpp"
+#include "vaelet/train/model_file.hpp"
 #endif
 #if defined(VAELET_HAVE_STB)
 #include "vaelet/io/image.hpp"

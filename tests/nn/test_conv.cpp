@@ -1,6 +1,6 @@
 // Conv2d and ConvTranspose2d: PyTorch's initialisation, names and 4-D weight shapes, the spec that rebuilds them, and
 // their values and gradients against PyTorch's for a fixed input (fixtures/make_conv_fixture.py).
-#include "vaelet/io/safetensors.hpp"
+#include "vaelet/io/safetensors_parameters.hpp"
 #include "vaelet/nn/build.hpp"
 #include "vaelet/nn/conv.hpp"
 

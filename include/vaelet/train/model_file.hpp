@@ -14,7 +14,7 @@
 // In train/ because it joins the model (vae/) and the file format (io/), which know nothing of each other.
 #pragma once
 
-#include "vaelet/io/safetensors.hpp"
+#include "vaelet/io/safetensors_parameters.hpp"
 #include "vaelet/vae/architecture.hpp"
 #include "vaelet/version.hpp"
 
