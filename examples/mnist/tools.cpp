@@ -57,10 +57,7 @@ void for_each_batch(const vaelet::Dataset& data, Eigen::Index conditions, F&& f,
     Eigen::Index first = 0;
     while (batches.next()) {
         const vaelet::Matrix<T> x = batches.x();
-        if (conditions > 0) {
-            std::vector<int> labels(batches.labels().begin(), batches.labels().end());
-            c = vaelet::one_hot<T>(labels, conditions);
-        }
+        if (conditions > 0) vaelet::one_hot_into(batches.labels(), conditions, c);
         f(x, conditions > 0 ? &c : nullptr, first);
         first += x.rows();
     }

@@ -159,7 +159,7 @@ int run_classify(const ToolArgs& a) {
         batches.start_epoch();
         while (batches.next()) {
             tape.reset();
-            y = vaelet::one_hot<T>(batches.labels(), 10);
+            vaelet::one_hot_into(batches.labels(), 10, y);
             const auto log_p = vaelet::log_softmax_per_row(layer(tape, tape.constant(batches.x())));
             tape.backward(-vaelet::mean(vaelet::sum_per_row(log_p * tape.constant(y))));
             adam.step_and_zero_grad();

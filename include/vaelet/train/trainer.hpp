@@ -27,6 +27,7 @@
 #pragma once
 
 #include "vaelet/core/error.hpp"
+#include "vaelet/core/one_hot.hpp"
 #include "vaelet/data/batcher.hpp"
 #include "vaelet/optim/adam.hpp"
 #include "vaelet/optim/sgd.hpp"
@@ -442,13 +443,7 @@ private:
         const Index classes = vae_.conditions();
         if (classes == 0) return nullptr;
         if (labels.empty()) throw config_error("a conditional VAE needs labelled data");
-        one_hot_.setZero(Index(labels.size()), classes);
-        for (std::size_t i = 0; i < labels.size(); ++i) {
-            if (labels[i] >= classes)
-                throw config_error("label " + std::to_string(labels[i]) + " is outside the model's " +
-                                   std::to_string(classes) + " classes");
-            one_hot_(Index(i), labels[i]) = T(1);
-        }
+        one_hot_into(labels, classes, one_hot_);
         return &one_hot_;
     }
 

@@ -9,6 +9,7 @@
 //   vaelet::Matrix<float> images = vae.generate(64, rng);                           // decode z ~ N(0, I)
 #pragma once
 
+#include "vaelet/core/one_hot.hpp"  // conditions are one-hot labels
 #include "vaelet/vae/decoder.hpp"
 #include "vaelet/vae/encoder.hpp"
 #include "vaelet/vae/likelihood.hpp"
@@ -245,19 +246,5 @@ private:
     Index latent_ = 0, conditions_ = 0;
     Tape<T> tape_;  // for the evaluation helpers
 };
-
-/// A one-hot n × classes matrix from integer labels.
-template <class T, class Labels>
-Matrix<T> one_hot(const Labels& labels, Index classes) {
-    Matrix<T> m = Matrix<T>::Zero(static_cast<Index>(labels.size()), classes);
-    for (Index i = 0; i < m.rows(); ++i) {
-        const auto label = static_cast<Index>(labels[static_cast<std::size_t>(i)]);
-        if (label < 0 || label >= classes)
-            throw config_error("one_hot: label " + std::to_string(label) + " at row " + std::to_string(i) +
-                               " is outside [0, " + std::to_string(classes) + ")");
-        m(i, label) = T(1);
-    }
-    return m;
-}
 
 }  // namespace vaelet
