@@ -7,6 +7,7 @@
 #include <vaelet/train/checkpoint.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,15 +27,12 @@ public:
         labels_ = digit_labels(64);
     }
 
-    /// One-hot labels 0, 1, …, 9, 0, 1, … for a conditional model (empty otherwise).
-    vaelet::Matrix<float> digit_labels(Eigen::Index n) const {
-        if (conditions_ == 0) return {};
+    /// One-hot labels 0, 1, …, 9, 0, 1, … for a conditional model (none otherwise).
+    vaelet::Vae<float>::ConditionMatrix digit_labels(Eigen::Index n) const {
+        if (conditions_ == 0) return std::nullopt;
         std::vector<int> labels;
         for (Eigen::Index i = 0; i < n; ++i) labels.push_back(int(i % conditions_));
         return vaelet::one_hot<float>(labels, conditions_);
-    }
-    const vaelet::Matrix<float>* conditions_for(const vaelet::Matrix<float>& labels) const {
-        return conditions_ ? &labels : nullptr;
     }
 
     std::string sample_name(int epoch) const {
@@ -44,7 +42,7 @@ public:
     }
 
     void samples(vaelet::Vae<float>& vae, const std::string& path) const {
-        save(vae.decode(z_, conditions_for(labels_)), 8, path);
+        save(vae.decode(z_, labels_), 8, path);
     }
 
     /// The first n test images, 8 per row (n per row when fewer), each row of originals above its row of
@@ -58,8 +56,9 @@ public:
             for (Eigen::Index j = 0; j < x.cols(); ++j) x(i, j) = float(p[j]) / 255.0f;
             if (test.has_labels()) labels.push_back(test.label(i));
         }
-        vaelet::Matrix<float> c = conditions_ ? vaelet::one_hot<float>(labels, conditions_) : vaelet::Matrix<float>();
-        const vaelet::Matrix<float> r = vae.reconstruct(x, conditions_for(c));
+        vaelet::Vae<float>::ConditionMatrix c;
+        if (conditions_) c = vaelet::one_hot<float>(labels, conditions_);
+        const vaelet::Matrix<float> r = vae.reconstruct(x, c);
         const long per_row = std::min<long>(8, n);
         const long grid_rows = (n + per_row - 1) / per_row;
         vaelet::Matrix<float> both = vaelet::Matrix<float>::Zero(2 * grid_rows * per_row, x.cols());
@@ -92,7 +91,8 @@ public:
 private:
     int rows_, cols_;
     Eigen::Index conditions_;
-    vaelet::Matrix<float> z_, labels_;
+    vaelet::Matrix<float> z_;
+    vaelet::Vae<float>::ConditionMatrix labels_;  // the one-hot conditions of the samples
 };
 
 }  // namespace mnist

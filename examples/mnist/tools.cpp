@@ -47,18 +47,22 @@ vaelet::Matrix<T> first_images(const vaelet::Dataset& data, long n) {
     return x;
 }
 
-/// Calls f(x, labels-one-hot-or-null, first_index) for consecutive batches of `data` in file order.
+/// The one-hot labels of a batch for a conditional model; none for an unconditional one.
+using Conditions = vaelet::Vae<T>::ConditionMatrix;
+
+/// Calls f(x, conditions, first_index) for consecutive batches of `data` in file order.
 template <class F>
 void for_each_batch(const vaelet::Dataset& data, Eigen::Index conditions, F&& f, Eigen::Index batch = 1000) {
     vaelet::Rng unused(0);
     vaelet::Batcher<T> batches(data, std::min<Eigen::Index>(batch, data.size()), unused, /*shuffle=*/false);
     batches.start_epoch();
-    vaelet::Matrix<T> c;
+    Conditions c;
+    if (conditions > 0) c.emplace();
     Eigen::Index first = 0;
     while (batches.next()) {
         const vaelet::Matrix<T> x = batches.x();
-        if (conditions > 0) vaelet::one_hot_into(batches.labels(), conditions, c);
-        f(x, conditions > 0 ? &c : nullptr, first);
+        if (c) vaelet::one_hot_into(batches.labels(), conditions, *c);
+        f(x, c, first);
         first += x.rows();
     }
 }
@@ -112,8 +116,7 @@ int run_sample(const ToolArgs& a) {
     if (a.n < 1) throw vaelet::config_error("--n must be at least 1, got " + std::to_string(a.n));
     const Pictures pictures(config, *vae);
     vaelet::Rng rng(a.seed);
-    const vaelet::Matrix<T> c = pictures.digit_labels(a.n);
-    const vaelet::Matrix<T> images = vae->generate(a.n, rng, pictures.conditions_for(c));
+    const vaelet::Matrix<T> images = vae->generate(a.n, rng, pictures.digit_labels(a.n));
     pictures.save(images, int(std::ceil(std::sqrt(double(a.n)))), a.out);
     std::cout << "wrote " << a.n << " samples to " << a.out << '\n';
     return 0;
@@ -178,7 +181,7 @@ int run_encode(const ToolArgs& a) {
     for (Eigen::Index j = 0; j < d; ++j) header += ",mu_" + std::to_string(j);
     for (Eigen::Index j = 0; j < d; ++j) header += ",logvar_" + std::to_string(j);
     out.write(header + "\n");
-    for_each_batch(data, vae->conditions(), [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index first) {
+    for_each_batch(data, vae->conditions(), [&](const vaelet::Matrix<T>& x, const Conditions& c, Eigen::Index first) {
         vaelet::Matrix<T> mu, logvar;
         vae->encode(x, mu, logvar, c);
         std::string text;
@@ -202,7 +205,7 @@ int run_score(const ToolArgs& a) {
     vaelet::Rng rng(a.seed);
     vaelet::AtomicWriter out(a.out);
     out.write("index,label,neg_elbo,recon_error\n");
-    for_each_batch(data, vae->conditions(), [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index first) {
+    for_each_batch(data, vae->conditions(), [&](const vaelet::Matrix<T>& x, const Conditions& c, Eigen::Index first) {
         const auto s = vaelet::score_examples(*vae, x, rng, 1, c);
         std::string text;
         char line[128];
@@ -230,7 +233,7 @@ int run_eval(const ToolArgs& a) {
     vaelet::ProgressBar bar(std::cerr, "eval", long(test.size()));
     const auto start = std::chrono::steady_clock::now();
     long done = 0;
-    for_each_batch(test, vae->conditions(), [&](const vaelet::Matrix<T>& x, const vaelet::Matrix<T>* c, Eigen::Index) {
+    for_each_batch(test, vae->conditions(), [&](const vaelet::Matrix<T>& x, const Conditions& c, Eigen::Index) {
         neg_elbo += vaelet::score_examples(*vae, x, rng, 1, c).neg_elbo.sum();
         iwae += vaelet::estimate_log_likelihood(*vae, x, a.iwae_k, rng, 4096, c).sum();
         log_px += vaelet::estimate_log_likelihood(*vae, x, a.k, rng, 4096, c).sum();

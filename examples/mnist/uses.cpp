@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <iostream>
 #include <numeric>
+#include <optional>
 
 namespace mnist {
 
@@ -42,8 +43,9 @@ vaelet::Dataset load_checked(const std::string& dir, const std::string& split, E
     return d;
 }
 
-vaelet::Matrix<T> conditions_of(const vaelet::Dataset& data, Eigen::Index classes) {
-    if (classes == 0) return {};
+/// The one-hot labels of `data` for a model of `classes` conditions (none for an unconditional model).
+vaelet::Vae<T>::ConditionMatrix conditions_of(const vaelet::Dataset& data, Eigen::Index classes) {
+    if (classes == 0) return std::nullopt;
     return vaelet::one_hot<T>(data.labels(), classes);
 }
 
@@ -63,14 +65,14 @@ int run_compress(const ToolArgs& a) {
     const auto [config, vae] = load_model(a);
     const vaelet::Dataset test = load_checked(a.data, a.split, vae->input());
     const vaelet::Matrix<T> x = all_images(test);
-    const vaelet::Matrix<T> c = conditions_of(test, vae->conditions());
+    const vaelet::Vae<T>::ConditionMatrix c = conditions_of(test, vae->conditions());
     vaelet::Matrix<T> mu, logvar;
-    vae->encode(x, mu, logvar, vae->conditions() ? &c : nullptr);
+    vae->encode(x, mu, logvar, c);
     vaelet::write_latent_file(a.out, mu, test.labels());
 
     // What decompression gives back, against PCA with as many components, on the same images.
     const vaelet::Matrix<T> z = vaelet::read_latent_file(a.out).z;
-    const vaelet::Matrix<T> x_vae = vae->decode(z, vae->conditions() ? &c : nullptr);
+    const vaelet::Matrix<T> x_vae = vae->decode(z, c);
     const vaelet::Pca<T> pca(x, z.cols());
     const vaelet::Matrix<T> x_pca = pca.inverse_transform(pca.transform(x)).cwiseMax(T(0)).cwiseMin(T(1));
     const double bytes = double(fs::file_size(a.out)) / double(test.size());
@@ -90,12 +92,12 @@ int run_decompress(const ToolArgs& a) {
     if (codes.z.cols() != vae->latent())
         throw vaelet::shape_error(a.in + ": codes have " + std::to_string(codes.z.cols()) +
                                   " dimensions but the checkpoint's model has --latent " + std::to_string(vae->latent()));
-    vaelet::Matrix<T> c;
+    vaelet::Vae<T>::ConditionMatrix c;
     if (vae->conditions()) {
         if (codes.labels.empty()) throw vaelet::io_error(a.in + ": a conditional model needs the labels, and this file has none");
         c = vaelet::one_hot<T>(codes.labels, vae->conditions());
     }
-    const vaelet::Matrix<T> x = vae->decode(codes.z, vae->conditions() ? &c : nullptr);
+    const vaelet::Matrix<T> x = vae->decode(codes.z, c);
     if (fs::path(a.out).extension() == ".png") {
         Pictures(config, *vae).save(x.topRows(std::min<Eigen::Index>(x.rows(), 256)), 16, a.out);
     } else {
@@ -122,8 +124,9 @@ int run_generate(const ToolArgs& a) {
     if (vae->conditions() == 0 && a.digit != "all")
         throw vaelet::config_error("--digit needs a conditional model (train with --conditional)");
     vaelet::Rng rng(a.seed);
-    const vaelet::Matrix<T> c = vae->conditions() ? vaelet::one_hot<T>(labels, vae->conditions()) : vaelet::Matrix<T>();
-    const vaelet::Matrix<T> x = vae->generate(a.n, rng, vae->conditions() ? &c : nullptr);
+    vaelet::Vae<T>::ConditionMatrix c;
+    if (vae->conditions()) c = vaelet::one_hot<T>(labels, vae->conditions());
+    const vaelet::Matrix<T> x = vae->generate(a.n, rng, c);
     std::vector<std::uint8_t> pixels(std::size_t(x.size())), label_bytes(labels.begin(), labels.end());
     for (Eigen::Index i = 0; i < x.rows(); ++i)
         for (Eigen::Index j = 0; j < x.cols(); ++j) pixels[std::size_t(i * x.cols() + j)] = to_byte(x(i, j));

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 using namespace vaelet;
 
@@ -147,4 +148,33 @@ TEST_CASE("a NaN in a row gives that row NaN from the IS estimate and the scores
     CHECK(std::isnan(s.neg_elbo(1, 0)));
     CHECK(std::isnan(s.recon_error(1, 0)));
     CHECK(std::isfinite(s.neg_elbo(0, 0)));
+}
+
+TEST_CASE("a conditional model's condition goes the same way through every tool, on a tape and as a matrix") {
+    Rng rng(3);
+    VaeConfig config;
+    config.input = 5;
+    config.hidden = {4};
+    config.latent = 2;
+    config.conditions = 3;
+    Vae<double> vae(config, rng);
+    const Matrix<double> x = Matrix<double>::Constant(4, 5, 0.5);
+    const Matrix<double> c = one_hot<double>(std::vector<int>{0, 2, 1, 2}, 3);
+    Tape<double> tape;
+
+    Rng a(5), b(5);
+    const Var<double> bound = iwae_bound(vae, tape, tape.constant(x), 7, a, tape.constant(c));
+    const Matrix<double> est = estimate_log_likelihood(vae, x, 7, b, 7, c);  // one example per pass, same draws
+    CHECK(bound.value()(0, 0) == doctest::Approx(est(0, 0)).epsilon(1e-12));
+    CHECK(est.allFinite());
+
+    Rng e(8), s(8);
+    const ElboTerms<double> terms = elbo(vae, tape, tape.constant(x), e, {}, tape.constant(c));
+    const ExampleScores scores = score_examples(vae, x, s, 1, c);  // the same draws: −ELBO = recon + kl per row
+    for (Index i = 0; i < x.rows(); ++i)
+        CHECK(scores.neg_elbo(i, 0) ==
+              doctest::Approx(terms.recon.value()(i, 0) + terms.kl.value()(i, 0)).epsilon(1e-12));
+
+    CHECK_THROWS_WITH_AS(score_examples(vae, x, s), doctest::Contains("condition"), config_error);
+    CHECK_THROWS_WITH_AS(elbo(vae, tape, tape.constant(x), e), doctest::Contains("condition"), config_error);
 }

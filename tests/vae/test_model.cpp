@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,9 +56,9 @@ TEST_CASE("deeper trunks, learned sigma and conditions add the parameters they n
     Matrix<double> x = Matrix<double>::Random(4, 10);
     std::vector<int> labels = {0, 2, 1, 2};
     Matrix<double> c = one_hot<double>(labels, 3);
-    CHECK(vae.reconstruct(x, &c).rows() == 4);
+    CHECK(vae.reconstruct(x, c).rows() == 4);
     Matrix<double> c5 = one_hot<double>(std::vector<int>{0, 1, 2, 0, 1}, 3);
-    CHECK(vae.generate(5, rng, &c5).rows() == 5);
+    CHECK(vae.generate(5, rng, c5).rows() == 5);
     CHECK_THROWS_WITH_AS(vae.generate(5, rng), doctest::Contains("condition"), config_error);
 }
 
@@ -88,7 +89,7 @@ TEST_CASE_TEMPLATE("evaluation helpers: encode, decode, reconstruct with μ or a
     CHECK(through_mu.minCoeff() > T(0));
     CHECK(through_mu.maxCoeff() < T(1));                      // Bernoulli means
     Rng sample_rng(9);
-    CHECK(vae.reconstruct(x, nullptr, &sample_rng) != through_mu);
+    CHECK(vae.reconstruct(x, std::nullopt, &sample_rng) != through_mu);
     CHECK(vae.generate(4, rng).rows() == 4);
 }
 

@@ -301,7 +301,7 @@ public:
                 ++epoch_;
                 break;
             }
-            if (train_step(batcher_.x(), condition(batcher_.labels()), stop_seen)) report_step();
+            if (train_step(batcher_.x(), batcher_.labels(), stop_seen)) report_step();
         }
         return sums_.means();
     }
@@ -320,10 +320,8 @@ public:
         batches.start_epoch();
         while (batches.next()) {
             tape.reset();
-            const Matrix<T>* c = condition(batches.labels());
-            std::optional<Var<T>> cv;
-            if (c) cv = tape.constant(*c);
-            const auto terms = elbo(vae_, tape, tape.constant(batches.x()), eval_rng, ElboOptions{}, cv ? &*cv : nullptr);
+            const typename Vae<T>::Condition c = condition(tape, batches.labels());
+            const auto terms = elbo(vae_, tape, tape.constant(batches.x()), eval_rng, ElboOptions{}, c);
             sums.recon += double(terms.recon.value().sum());
             sums.kl += double(terms.kl.value().sum());
             sums.examples += double(batches.x().rows());
@@ -438,21 +436,22 @@ public:
     }
 
 private:
-    /// The one-hot labels of a conditional model's batch (nullptr for an unconditional model).
-    const Matrix<T>* condition(const std::vector<std::uint8_t>& labels) {
+    /// The one-hot labels of a conditional model's batch on `tape`, through a reused buffer (none for an
+    /// unconditional model).
+    typename Vae<T>::Condition condition(Tape<T>& tape, const std::vector<std::uint8_t>& labels) {
         const Index classes = vae_.conditions();
-        if (classes == 0) return nullptr;
+        if (classes == 0) return std::nullopt;
         if (labels.empty()) throw config_error("a conditional VAE needs labelled data");
         one_hot_into(labels, classes, one_hot_);
-        return &one_hot_;
+        return tape.constant(one_hot_);
     }
 
     /// One step, PyTorch's loop: forward and loss, backward, (the all-reduce of the batch), optimizer step — on
-    /// this process's slice `x` of the batch, which is the whole batch when training alone. `stop_seen` is this
-    /// process's stop vote. Returns false when the batch was skipped as non-finite.
+    /// this process's slice `x` of the batch and its `labels`, which are the whole batch's when training alone.
+    /// `stop_seen` is this process's stop vote. Returns false when the batch was skipped as non-finite.
     template <class Batch>
-    bool train_step(const Batch& x, const Matrix<T>* c, bool stop_seen) {
-        const std::optional<ElboTerms<T>> terms = forward(x, c);
+    bool train_step(const Batch& x, const std::vector<std::uint8_t>& labels, bool stop_seen) {
+        const std::optional<ElboTerms<T>> terms = forward(x, labels);
         Totals sum = backward(terms, stop_seen);
         if (peers_) sum = all_reduce(sum, T(double(x.rows()) / double(batcher_.batch_rows())));
         stop_agreed_ = sum.stop_votes > 0;
@@ -471,7 +470,7 @@ private:
     /// The loss terms of this process's rows (none for an empty slice: a batch with fewer rows than processes),
     /// drawing their noise and skipping the other processes' so the stream stays where one process's would be.
     template <class Batch>
-    std::optional<ElboTerms<T>> forward(const Batch& x, const Matrix<T>* c) {
+    std::optional<ElboTerms<T>> forward(const Batch& x, const std::vector<std::uint8_t>& labels) {
         const Index latent = vae_.latent(), total = batcher_.batch_rows(), mine = x.rows();
         const Index before = batcher_.slice_begin(), after = total - before - mine;
         ElboOptions eo;
@@ -481,9 +480,8 @@ private:
         noise_rng_.skip_normals(std::uint64_t(before * latent));
         std::optional<ElboTerms<T>> terms;
         if (mine > 0) {
-            std::optional<Var<T>> cv;
-            if (c) cv = tape_.constant(*c);
-            terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, cv ? &*cv : nullptr);
+            const typename Vae<T>::Condition c = condition(tape_, labels);
+            terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, c);
         }
         noise_rng_.skip_normals(std::uint64_t(after * latent));
         if (peers_ && options_.free_bits > 0) free_bits_over_batch(terms ? &*terms : nullptr, total, eo);

@@ -66,7 +66,7 @@ Var<T> elbo_loss(const ElboTerms<T>& terms, const ElboOptions& options, const Ma
 /// One pass of the model on batch `x` (n × input) with fresh noise from `rng`.
 template <class T>
 ElboTerms<T> elbo(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const ElboOptions& options = {},
-                  const Var<T>* condition = nullptr) {
+                  const typename Vae<T>::Condition& condition = std::nullopt) {
     if (!(options.beta >= 0)) throw config_error("ELBO: beta must be 0 or more, got " + std::to_string(options.beta));
     if (!(options.free_bits >= 0)) throw config_error("ELBO: free bits must be 0 or more");
     if (x.cols() != vae.input())

@@ -20,16 +20,16 @@ namespace vaelet {
 /// log wᵢ for k samples per row of x, as an n × k matrix on the tape.
 template <class T>
 Var<T> log_importance_weights(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng,
-                              const Var<T>* condition = nullptr) {
+                              const typename Vae<T>::Condition& condition = std::nullopt) {
     if (k < 1) throw config_error("importance sampling: k must be at least 1, got " + std::to_string(k));
     const Index n = x.rows();
     const Posterior<T> q = vae.encode(tape, x, condition);
     const Var<T> mu = repeat_rows(q.mu, k), logvar = repeat_rows(q.logvar, k);
     Var<T> eps;
     const Var<T> z = reparameterize(mu, logvar, rng, &eps);
-    std::optional<Var<T>> c_k;
+    typename Vae<T>::Condition c_k;
     if (condition) c_k = repeat_rows(*condition, k);
-    const Var<T> out = vae.decode(tape, z, c_k ? &*c_k : nullptr);
+    const Var<T> out = vae.decode(tape, z, c_k);
     const Var<T> log_px_z = vae.likelihood().log_prob(tape, out, repeat_rows(x, k));
     // log q(z|x) of z = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent/2)·log 2π.
     const Var<T> log_qz = sum_per_row(logvar + square(eps)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
@@ -39,16 +39,19 @@ Var<T> log_importance_weights(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index
 
 /// The IWAE-k bound for each row of x, n×1: log (1/k) Σᵢ wᵢ, computed stably. k = 1 gives the ELBO.
 template <class T>
-Var<T> iwae_bound(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng, const Var<T>* condition = nullptr) {
+Var<T> iwae_bound(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng,
+                  const typename Vae<T>::Condition& condition = std::nullopt) {
     return log_sum_exp_per_row(log_importance_weights(vae, tape, x, k, rng, condition)) - T(std::log(double(k)));
 }
 
 /// The k-sample importance-sampled estimate of log p(x) for every row of `data`, in double whatever T is. A row
 /// whose weights are NaN (a NaN in the data, say) gets NaN, never −∞, which would read as "most anomalous".
-/// `rows_per_pass` bounds the rows (examples × samples) sent through the decoder at once.
+/// `rows_per_pass` bounds the rows (examples × samples) sent through the decoder at once; `conditions` are the
+/// one-hot conditions of the rows of `data`, for a conditional model.
 template <class T>
 Matrix<double> estimate_log_likelihood(Vae<T>& vae, const Matrix<T>& data, Index k, Rng& rng,
-                                       Index rows_per_pass = 4096, const Matrix<T>* conditions = nullptr) {
+                                       Index rows_per_pass = 4096,
+                                       const typename Vae<T>::ConditionMatrix& conditions = std::nullopt) {
     if (k < 1) throw config_error("importance sampling: k must be at least 1, got " + std::to_string(k));
     const Index chunk = std::min(k, rows_per_pass);                          // samples per pass
     const Index group = std::max<Index>(1, rows_per_pass / chunk);           // examples per pass
@@ -62,9 +65,9 @@ Matrix<double> estimate_log_likelihood(Vae<T>& vae, const Matrix<T>& data, Index
             const Index s = std::min(chunk, k - done);
             tape.reset();
             const Var<T> x = tape.constant(data.middleRows(first, m));
-            std::optional<Var<T>> c;
+            typename Vae<T>::Condition c;
             if (conditions) c = tape.constant(conditions->middleRows(first, m));
-            const Var<T> lse = log_sum_exp_per_row(log_importance_weights(vae, tape, x, s, rng, c ? &*c : nullptr));
+            const Var<T> lse = log_sum_exp_per_row(log_importance_weights(vae, tape, x, s, rng, c));
             for (Index i = 0; i < m; ++i) {  // total = log(e^total + e^lse); a NaN stays NaN (max() would drop it)
                 const double a = total(i, 0), b = double(lse.value()(i, 0));
                 if (std::isnan(a) || std::isnan(b)) {

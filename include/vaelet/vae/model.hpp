@@ -7,6 +7,7 @@
 //   vaelet::Vae<float> own(std::move(my_encoder), std::move(my_decoder), likelihood, /*latent=*/20);
 //   vaelet::Matrix<float> x_hat = vae.reconstruct(batch);                           // σ(decoder(μ(x)))
 //   vaelet::Matrix<float> images = vae.generate(64, rng);                           // decode z ~ N(0, I)
+//   vaelet::Matrix<float> sevens = cvae.generate(8, rng, vaelet::one_hot<float>(std::vector<int>(8, 7), 10));
 #pragma once
 
 #include "vaelet/core/one_hot.hpp"  // conditions are one-hot labels
@@ -139,17 +140,24 @@ public:
     Vae(const Vae&) = delete;  // parameter lists and tapes point into the model
     Vae& operator=(const Vae&) = delete;
 
+    /// The one-hot condition (n × conditions) of a conditional model on a tape, or none. Every function that runs
+    /// a model takes one — Vae's own and elbo, iwae_bound, … — and a conditional model needs it, an unconditional
+    /// one ignores it. (A nested type, so that function templates deduce T from the model alone.)
+    using Condition = std::optional<Var<T>>;
+    /// The same condition as a matrix, for the evaluation helpers below, estimate_log_likelihood and score_examples.
+    using ConditionMatrix = std::optional<Matrix<T>>;
+
     // ---- building blocks on a tape (training) ----
 
-    /// q(z|x); `c` is the one-hot condition (n × conditions) of a conditional model, else ignored.
-    Posterior<T> encode(Tape<T>& tape, const Var<T>& x, const Var<T>* c = nullptr) {
+    /// q(z|x).
+    Posterior<T> encode(Tape<T>& tape, const Var<T>& x, const Condition& c = std::nullopt) {
         return split_posterior(encoder_->forward(tape, with_condition(x, c)), latent_);
     }
-    Var<T> decode(Tape<T>& tape, const Var<T>& z, const Var<T>* c = nullptr) {
+    Var<T> decode(Tape<T>& tape, const Var<T>& z, const Condition& c = std::nullopt) {
         return decoder_->forward(tape, with_condition(z, c));
     }
     /// Encode, sample z with the reparameterization trick, decode.
-    VaeForward<T> forward(Tape<T>& tape, const Var<T>& x, Rng& rng, const Var<T>* c = nullptr) {
+    VaeForward<T> forward(Tape<T>& tape, const Var<T>& x, Rng& rng, const Condition& c = std::nullopt) {
         VaeForward<T> f;
         f.q = encode(tape, x, c);
         f.z = reparameterize(f.q.mu, f.q.logvar, rng, &f.eps);
@@ -160,30 +168,27 @@ public:
     // ---- evaluation helpers (no gradient; they reuse an internal tape, so calls allocate little) ----
 
     /// μ and log σ² of q(z|x), each n × latent.
-    void encode(const Matrix<T>& x, Matrix<T>& mu, Matrix<T>& logvar, const Matrix<T>* c = nullptr) {
+    void encode(const Matrix<T>& x, Matrix<T>& mu, Matrix<T>& logvar, const ConditionMatrix& c = std::nullopt) {
         begin_inference();
-        auto cv = condition_var(c);
-        Posterior<T> q = encode(tape_, tape_.constant(x), cv ? &*cv : nullptr);
+        Posterior<T> q = encode(tape_, tape_.constant(x), condition_var(c));
         mu = q.mu.value();
         logvar = q.logvar.value();
     }
     /// The mean of p(x|z) for each row of z.
-    Matrix<T> decode(const Matrix<T>& z, const Matrix<T>* c = nullptr) {
+    Matrix<T> decode(const Matrix<T>& z, const ConditionMatrix& c = std::nullopt) {
         begin_inference();
-        auto cv = condition_var(c);
-        return likelihood_.mean(decode(tape_, tape_.constant(z), cv ? &*cv : nullptr).value());
+        return likelihood_.mean(decode(tape_, tape_.constant(z), condition_var(c)).value());
     }
     /// Reconstruction through the posterior mean (deterministic), or through a sample z ~ q(z|x) with `rng`.
-    Matrix<T> reconstruct(const Matrix<T>& x, const Matrix<T>* c = nullptr, Rng* rng = nullptr) {
+    Matrix<T> reconstruct(const Matrix<T>& x, const ConditionMatrix& c = std::nullopt, Rng* rng = nullptr) {
         begin_inference();
-        auto cv = condition_var(c);
-        const Var<T>* cp = cv ? &*cv : nullptr;
-        Posterior<T> q = encode(tape_, tape_.constant(x), cp);
+        const Condition cv = condition_var(c);
+        Posterior<T> q = encode(tape_, tape_.constant(x), cv);
         const Var<T> z = rng ? reparameterize(q.mu, q.logvar, *rng) : q.mu;
-        return likelihood_.mean(decode(tape_, z, cp).value());
+        return likelihood_.mean(decode(tape_, z, cv).value());
     }
     /// n new examples: decode z drawn from the prior.
-    Matrix<T> generate(Index n, Rng& rng, const Matrix<T>* c = nullptr) {
+    Matrix<T> generate(Index n, Rng& rng, const ConditionMatrix& c = std::nullopt) {
         return decode(prior_->sample(n, latent_, rng), c);
     }
 
@@ -222,7 +227,7 @@ public:
     Prior<T>& prior() { return *prior_; }
 
 private:
-    Var<T> with_condition(const Var<T>& v, const Var<T>* c) {
+    Var<T> with_condition(const Var<T>& v, const Condition& c) {
         if (conditions_ == 0) return v;
         if (!c) throw config_error("conditional VAE: a one-hot condition of " + std::to_string(conditions_) +
                                    " classes is required");
@@ -235,7 +240,7 @@ private:
         tape_.reset();
         tape_.set_grad_enabled(false);
     }
-    std::optional<Var<T>> condition_var(const Matrix<T>* c) {
+    Condition condition_var(const ConditionMatrix& c) {
         if (!c) return std::nullopt;
         return tape_.constant(*c);
     }

@@ -17,25 +17,24 @@ struct ExampleScores {
 /// Scores every row of x (n × input). `conditions` (n × classes one-hot) for a conditional model.
 template <class T>
 ExampleScores score_examples(Vae<T>& vae, const Matrix<T>& x, Rng& rng, int samples = 1,
-                             const Matrix<T>* conditions = nullptr) {
+                             const typename Vae<T>::ConditionMatrix& conditions = std::nullopt) {
     if (samples < 1) throw config_error("score: samples must be at least 1, got " + std::to_string(samples));
     Tape<T> tape;
     NoGrad<T> guard(tape);
     const Var<T> xv = tape.constant(x);
-    std::optional<Var<T>> c;
+    typename Vae<T>::Condition c;
     if (conditions) c = tape.constant(*conditions);
-    const Var<T>* cp = c ? &*c : nullptr;
 
     ExampleScores s;
     s.neg_elbo = Matrix<double>::Zero(x.rows(), 1);
-    const Posterior<T> q = vae.encode(tape, xv, cp);
+    const Posterior<T> q = vae.encode(tape, xv, c);
     for (int k = 0; k < samples; ++k) {
         const Var<T> z = reparameterize(q.mu, q.logvar, rng);
-        s.neg_elbo -= vae.likelihood().log_prob(tape, vae.decode(tape, z, cp), xv).value().template cast<double>();
+        s.neg_elbo -= vae.likelihood().log_prob(tape, vae.decode(tape, z, c), xv).value().template cast<double>();
         s.neg_elbo += sum_per_row(vae.prior().kl_per_dim(q, z)).value().template cast<double>();
     }
     s.neg_elbo /= double(samples);
-    s.recon_error = -vae.likelihood().log_prob(tape, vae.decode(tape, q.mu, cp), xv).value().template cast<double>();
+    s.recon_error = -vae.likelihood().log_prob(tape, vae.decode(tape, q.mu, c), xv).value().template cast<double>();
     return s;
 }
 
