@@ -231,3 +231,43 @@ TEST_CASE("the conv VAE goes through save_model and load_model bit for bit") {
     CHECK(mu_a == mu_b);
     CHECK(logvar_a == logvar_b);
 }
+
+TEST_CASE("PyTorch's ConvVAE weights load into the conv VAE by their state_dict names and compute PyTorch's outputs") {
+    // fixtures/make_conv_vae_fixture.py: bench/pytorch_vae.py's ConvVAE(side=8, conv_channels=(2, 3), hidden=5,
+    // latent=2) in float64, its state_dict, a fixed x and ε, and what PyTorch computed from them.
+    const SafeTensors st = load_safetensors(std::string(VAELET_TEST_SOURCE_DIR) + "/vae/fixtures/conv_vae.safetensors");
+    Rng rng(1);
+    Vae<double> vae(conv_vae_parts<double>(tiny(), rng));
+    ParameterList<double> state_dict = vae.named_parameters();  // under PyTorch's names: no encoder./decoder.
+    for (auto& p : state_dict) p.name = p.name.substr(p.name.find('.') + 1);
+    load_parameters(st, state_dict);
+
+    const auto get = [&](const char* name) { return st.get_matrix<double>(name); };
+    const Matrix<double> x = get("x"), eps = get("eps");
+    Tape<double> tape;
+    const Posterior<double> q = vae.encode(tape, tape.constant(x));
+    CHECK((q.mu.value() - get("mu")).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((q.logvar.value() - get("logvar")).cwiseAbs().maxCoeff() < 1e-12);
+    const Matrix<double> z = q.mu.value().array() + (0.5 * q.logvar.value().array()).exp() * eps.array();
+    const Var<double> logits = vae.decode(tape, tape.constant(z));
+    CHECK((logits.value() - get("logits")).cwiseAbs().maxCoeff() < 1e-12);
+    const Var<double> loss = (sum(bce_with_logits(logits, tape.constant(x))) + sum(gaussian_kl(q.mu, q.logvar))) /
+                             double(x.rows());
+    CHECK(loss.item() == doctest::Approx(get("loss")(0, 0)).epsilon(1e-12));
+
+    // The other way: vaelet's model file holds exactly that state_dict's names and shapes, so PyTorch's
+    // load_state_dict takes it as it is.
+    TempDir dir;
+    save_model(dir / "conv.safetensors", vae);
+    const SafeTensors saved = load_safetensors(dir / "conv.safetensors");
+    std::size_t weights = 0;
+    for (const auto& [name, tensor] : st.tensors()) {
+        if (name.find('.') == std::string::npos) continue;  // x, eps, …: not weights
+        ++weights;
+        CAPTURE(name);
+        REQUIRE(saved.contains(name));
+        CHECK(saved.at(name).shape == tensor.shape);
+        CHECK(saved.get_matrix<double>(name) == st.get_matrix<double>(name));
+    }
+    CHECK(weights == saved.tensors().size());
+}
