@@ -1,13 +1,16 @@
 // bench/bench_vae.cpp — whole training steps and inference of the canonical 784-400-20 VAE (PyTorch's
-// examples/vae model), and the same training step derived by hand in plain Eigen, so the tape's cost stays visible.
+// examples/vae model), and the same training step derived by hand in plain Eigen, so the tape's cost stays visible;
+// and the conv VAE of issue #14 (vae/conv_vae.hpp), batch 128.
 //
 //   vaelet_bench --benchmark_filter='vae_'                      # all of them
 //   vaelet_bench --benchmark_filter='vae_train|vae_reference'   # tape vs hand-derived, batches 1 … 512
+//   vaelet_bench --benchmark_filter='vae_conv'                  # the conv VAE
 //
 // One training step = forward + backward + Adam, on random binary-ish images. items/s = images per second.
 // Threads: whatever Eigen is set to (OMP_NUM_THREADS); the label says. Times are wall-clock (real time), the figure a
 // user sees; run on a quiet machine.
 #include "vaelet/optim/adam.hpp"
+#include "vaelet/vae/conv_vae.hpp"
 #include "vaelet/vae/elbo.hpp"
 
 #include <benchmark/benchmark.h>
@@ -65,6 +68,39 @@ void vae_inference(benchmark::State& state) {
     label(state, batch);
 }
 BENCHMARK(vae_inference)->Arg(1)->Arg(128)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// ---- the conv VAE of issue #14 (vae/conv_vae.hpp), as bench/pytorch_vae.py --arch conv ---------------------------
+
+void vae_conv_train_step(benchmark::State& state) {
+    const Index batch = state.range(0);
+    vaelet::Rng rng(1);
+    vaelet::Vae<T> vae(vaelet::conv_vae_parts<T>(vaelet::ConvVaeConfig{}, rng));
+    vaelet::Adam<T> adam(vae.named_parameters(), vaelet::AdamOptions{1e-3});
+    vaelet::Tape<T> tape;
+    const Mat x = random_images(batch, 2);
+    for (auto _ : state) {
+        tape.reset();
+        const auto terms = vaelet::elbo(vae, tape, tape.constant(x), rng);
+        tape.backward(terms.loss);
+        adam.step_and_zero_grad();
+        benchmark::DoNotOptimize(terms.loss.value().data());
+    }
+    label(state, batch);
+}
+BENCHMARK(vae_conv_train_step)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void vae_conv_inference(benchmark::State& state) {
+    const Index batch = state.range(0);
+    vaelet::Rng rng(1);
+    vaelet::Vae<T> vae(vaelet::conv_vae_parts<T>(vaelet::ConvVaeConfig{}, rng));
+    const Mat x = random_images(batch, 2);
+    for (auto _ : state) {
+        const Mat& r = vae.reconstruct(x);  // encode → μ → decode, no gradient
+        benchmark::DoNotOptimize(r.data());
+    }
+    label(state, batch);
+}
+BENCHMARK(vae_conv_inference)->Arg(1)->Arg(128)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // ---- the same step derived by hand: no tape, no fusion beyond what Eigen gives -----------------------------------
 

@@ -3,13 +3,15 @@
 
   /usr/bin/python3 bench/compare_pytorch.py                                  # speed, 1 and 2 threads, + 10 epochs
   /usr/bin/python3 bench/compare_pytorch.py --epochs 0 --threads 1           # speed only, one thread
+  /usr/bin/python3 bench/compare_pytorch.py --epochs 0 --models conv          # the conv VAE's speed only
   /usr/bin/python3 bench/compare_pytorch.py --ckpt RUN/checkpoint.safetensors --data data/fashion
                                                         # one checkpoint's test loss, in vaelet and in PyTorch
 
 Speed: for each thread count, vaelet's Google Benchmark programs (build/release/bin/vaelet_bench: the training
 step, inference and the hand-derived reference step) and bench/pytorch_vae.py (train-speed, infer-speed) are run
 one after the other, figure by figure, so that drifting machine load hits both alike. PyTorch runs in its best
-setting: torch.set_num_threads(N) with OPENBLAS_NUM_THREADS=1; vaelet with OMP_NUM_THREADS=N.
+setting: torch.set_num_threads(N) with OPENBLAS_NUM_THREADS=1; vaelet with OMP_NUM_THREADS=N. --models picks the
+MLP (PyTorch's example) and/or the conv VAE of issue #14 (vaelet_bench's vae_conv_*, pytorch_vae.py --arch conv).
 Quality and memory: `vaelet-mnist train` and `pytorch_vae.py train` for --epochs epochs on --data (default
 data/fashion, see scripts/get-data) with the first thread count: test loss after the last epoch, peak RSS, wall time.
 --ckpt: `vaelet-mnist eval` and `pytorch_vae.py eval` of the same weights (the checkpoint is a safetensors file with
@@ -69,9 +71,9 @@ def vaelet_bench(binary, name, batch, threads, seconds):
     return found[0]["items_per_second"]
 
 
-def pytorch_speed(mode, batch, threads, seconds):
-    stdout = run([PYTHON, PYTORCH_VAE, mode, "--batch", str(batch), "--threads", str(threads), "--seconds",
-                  str(seconds), "--json"]).stdout
+def pytorch_speed(mode, batch, threads, seconds, arch="mlp"):
+    stdout = run([PYTHON, PYTORCH_VAE, mode, "--arch", arch, "--batch", str(batch), "--threads", str(threads),
+                  "--seconds", str(seconds), "--json"]).stdout
     return json.loads(stdout)["images_per_s"]
 
 
@@ -96,6 +98,20 @@ def speed_rows(args, threads, raw):
     slower = hand / tape - 1  # > 0: the tape's step takes that much longer than the hand-derived one
     rows.append(["tape's cost vs a hand-derived Eigen step, batch 128", threads, f"{tape:,.0f} images/s",
                  f"(hand: {hand:,.0f})", f"{100 * slower:+.0f}% time", "<= +15%", "yes" if slower <= 0.15 else "no"])
+    return rows
+
+
+def conv_speed_rows(args, threads, raw):
+    """Table rows of the conv VAE for one thread count: a training step and inference at batch 128."""
+    bench = args.bin / "vaelet_bench"
+    rows = []
+    for label, name, mode in [("conv VAE training, batch 128", "vae_conv_train_step", "train-speed"),
+                              ("conv VAE inference, batch 128", "vae_conv_inference", "infer-speed")]:
+        ours = vaelet_bench(bench, name, 128, threads, args.seconds)
+        theirs = pytorch_speed(mode, 128, threads, args.seconds, arch="conv")
+        raw.append({"figure": label, "threads": threads, "vaelet": ours, "pytorch": theirs})
+        rows.append([f"{label}, images/s", threads, f"{ours:,.0f}", f"{theirs:,.0f}", f"{ours / theirs:.2f}x",
+                     ">= 1.5x", "yes" if ours / theirs >= 1.5 else "no"])
     return rows
 
 
@@ -149,6 +165,8 @@ def parse_args(argv):
                         help="where vaelet_bench and vaelet-mnist are (default build/release/bin)")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "fashion", help="IDX data (default data/fashion)")
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
+    parser.add_argument("--models", default="mlp,conv",
+                        help="which models' speed to compare, comma-separated: mlp, conv (default both)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per speed figure and program (default 3)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the training comparison; 0 skips it")
     parser.add_argument("--seed", type=int, default=1)
@@ -159,6 +177,9 @@ def parse_args(argv):
         args.threads = [int(t) for t in args.threads.split(",")]
     except ValueError:
         parser.error(f"--threads must be comma-separated numbers such as 1,2; got '{args.threads}'")
+    args.models = args.models.split(",")
+    if not set(args.models) <= {"mlp", "conv"}:
+        parser.error(f"--models must be mlp, conv or both (comma-separated); got '{','.join(args.models)}'")
     if not args.threads or min(args.threads) < 1 or args.seconds <= 0 or args.epochs < 0:
         parser.error("--threads must be at least 1, --seconds positive and --epochs 0 or more")
     return args
@@ -170,7 +191,8 @@ def main(argv):
         print(f"compare_pytorch: skipped: {PYTHON} cannot import torch; install it with "
               "`apt-get install python3-torch libopenblas0-pthread` to compare")
         return 0
-    needed = [args.bin / "vaelet-mnist"] + ([] if args.ckpt else [args.bin / "vaelet_bench"])
+    needed = ([args.bin / "vaelet-mnist"] if args.ckpt or args.epochs else []) + \
+        ([] if args.ckpt else [args.bin / "vaelet_bench"])
     missing = [str(p) for p in needed if not p.is_file()]
     try:
         if missing:
@@ -182,7 +204,10 @@ def main(argv):
         else:
             raw, rows = [], []
             for threads in args.threads:
-                rows += speed_rows(args, threads, raw)
+                if "mlp" in args.models:
+                    rows += speed_rows(args, threads, raw)
+                if "conv" in args.models:
+                    rows += conv_speed_rows(args, threads, raw)
             if args.epochs:
                 rows += quality_rows(args, raw)
             print_table(rows)

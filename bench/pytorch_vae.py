@@ -6,6 +6,7 @@
   /usr/bin/python3 bench/pytorch_vae.py train --data data/mnist --out state_dict.safetensors --state-dict
   /usr/bin/python3 bench/pytorch_vae.py eval --weights vaelet_vae.safetensors --data data/mnist
   /usr/bin/python3 bench/pytorch_vae.py ddp-speed --processes 2 --threads 1 --batch 128 --data data/fashion
+  /usr/bin/python3 bench/pytorch_vae.py train-speed --arch conv --batch 128 --threads 1 --seconds 10
 
 The model and loss are pytorch/examples `vae/main.py`, unchanged: fc1 784→400, fc21/fc22 400→20 (μ, log σ²),
 fc3 20→400, fc4 400→784, ReLU, sigmoid output; loss = BCE(sum) + KLD(sum); Adam, lr 1e-3; float32. What differs,
@@ -13,13 +14,18 @@ all for measuring: the images are loaded once into a tensor and batched by slici
 time image decoding too); seed and thread count are explicit; losses are reported in nats per image (the batch
 sums added up over an epoch and divided by the number of images, as the example does).
 
+`--arch conv` takes the standard small conv VAE of issue #14 instead (ConvVAE, vaelet's conv_vae_parts): conv1
+Conv2d(1,32,4,2,1), conv2 Conv2d(32,64,4,2,1), fc1 3136→256, fc21/fc22 256→20, fc3 20→256, fc4 256→3136,
+deconv1 ConvTranspose2d(64,32,4,2,1), deconv2 ConvTranspose2d(32,1,4,2,1), ReLU between them, Bernoulli logits;
+PyTorch's default initialisation; loss = mean over the batch of the summed BCE-with-logits + analytic KL; Adam 1e-3.
+
 Needs Debian's torch and numpy: `apt-get install python3-torch libopenblas0-pthread`. Without
 libopenblas0-pthread, Debian's torch (BLAS_INFO=generic) runs on the reference BLAS, about 10x slower; the output
 names the BLAS libraries actually loaded. OPENBLAS_NUM_THREADS defaults to 1 so that BLAS threads do not fight
 torch's own (--threads). Run it with /usr/bin/python3: a pyenv python3 earlier on PATH has no torch.
 
 Weights files are safetensors with vaelet's names (encoder.fc1.weight, …, decoder.fc4.bias) in PyTorch's layout
-(weight out×in, bias [out]), or with `train --state-dict` the bare names of model.state_dict() (fc1.weight, …);
+(weight out×in, a conv weight out×in×kH×kW, a transposed conv's in×out×kH×kW, bias [out]), or with `train --state-dict` the bare names of model.state_dict() (fc1.weight, …);
 vaelet's load_model and vaelet-mnist --ckpt read both. `eval` also accepts either, in F32 or F64.
 """
 import os
@@ -77,19 +83,86 @@ class VAE(nn.Module):
         z = self.reparameterize(mu, logvar)
         return self.decode(z), mu, logvar
 
+    @staticmethod
+    def loss(recon_x, x, mu, logvar):
+        return loss_function(recon_x, x, mu, logvar)
+
+    ENCODER_LAYERS = ("fc1", "fc21", "fc22")  # the rest is the decoder's, for vaelet's encoder./decoder. names
+    mean_over_batch = False  # the example minimises the batch's sum
+
+
+def gaussian_kl(mu, logvar):
+    """KL(q(z|x) ‖ N(0, I)) summed over the batch; Kingma & Welling 2014, Appendix B."""
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
 
 def loss_function(recon_x, x, mu, logvar):
-    """Reconstruction + KL divergence summed over the batch; KL from Kingma & Welling 2014, Appendix B."""
-    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
-    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return bce + kld
+    """Reconstruction + KL divergence summed over the batch."""
+    return F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum") + gaussian_kl(mu, logvar)
+
+
+class ConvVAE(nn.Module):
+    """Issue #14's conv VAE, layer for layer vaelet's conv_vae_parts (vae/conv_vae.hpp): its state_dict names are
+    vaelet's parameter names without encoder./decoder. Images come as rows of side² pixels; the defaults are the
+    model for 1×28×28 images (tests/vae/fixtures/make_conv_vae_fixture.py makes a smaller one)."""
+
+    def __init__(self, side=28, conv_channels=(32, 64), hidden=256, latent=20):
+        super().__init__()
+        c1, c2 = conv_channels
+        self.side, self.code = side, (c2, side // 4, side // 4)  # each convolution halves the side
+        code_size = c2 * (side // 4) ** 2
+        self.conv1 = nn.Conv2d(1, c1, 4, stride=2, padding=1)     # → 32×14×14
+        self.conv2 = nn.Conv2d(c1, c2, 4, stride=2, padding=1)    # → 64×7×7
+        self.fc1 = nn.Linear(code_size, hidden)
+        self.fc21 = nn.Linear(hidden, latent)
+        self.fc22 = nn.Linear(hidden, latent)
+        self.fc3 = nn.Linear(latent, hidden)
+        self.fc4 = nn.Linear(hidden, code_size)
+        self.deconv1 = nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1)  # → 32×14×14
+        self.deconv2 = nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1)   # → 1×28×28
+
+    def encode(self, x):
+        h = F.relu(self.conv1(x.view(-1, 1, self.side, self.side)))
+        h = F.relu(self.conv2(h))
+        h = F.relu(self.fc1(h.flatten(1)))
+        return self.fc21(h), self.fc22(h)
+
+    reparameterize = VAE.reparameterize
+
+    def decode_logits(self, z):
+        h = F.relu(self.fc3(z))
+        h = F.relu(self.fc4(h)).view(-1, *self.code)
+        h = F.relu(self.deconv1(h))
+        return self.deconv2(h).flatten(1)
+
+    def decode(self, z):
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode_logits(z), mu, logvar
+
+    @staticmethod
+    def loss(logits, x, mu, logvar):
+        """Summed BCE-with-logits (stable, as vaelet's) + KL, summed over the batch."""
+        return F.binary_cross_entropy_with_logits(logits, x.view(len(logits), -1), reduction="sum") + \
+            gaussian_kl(mu, logvar)
+
+    ENCODER_LAYERS = ("conv1", "conv2", "fc1", "fc21", "fc22")
+    mean_over_batch = True  # as vaelet's ELBO: the mean over the batch of the per-image loss
+
+
+MODELS = {"mlp": VAE, "conv": ConvVAE}
 
 
 def train_step(model, optimizer, x):
+    """One Adam step on the model's objective; returns the batch's summed loss."""
+    net = getattr(model, "module", model)  # the model itself under DistributedDataParallel
     optimizer.zero_grad()
-    recon, mu, logvar = model(x)
-    loss = loss_function(recon, x, mu, logvar)
-    loss.backward()
+    out, mu, logvar = model(x)  # through the wrapper, so that DistributedDataParallel syncs the gradients
+    loss = net.loss(out, x, mu, logvar)
+    (loss / len(x) if net.mean_over_batch else loss).backward()
     optimizer.step()
     return loss.item()
 
@@ -166,7 +239,7 @@ def read_safetensors(path):
 
 
 def load_weights(model, path):
-    """Copies fc1…fc4 from a safetensors file into `model`; tensors the model does not have are ignored."""
+    """Copies the model's parameters from a safetensors file; tensors the model does not have are ignored."""
     tensors = {}
     for name, entry in read_safetensors(path).items():
         for prefix in ("encoder.", "decoder."):
@@ -182,7 +255,7 @@ def load_weights(model, path):
                 raise Failure(f"{path}: tensor {name} is {dtype}; only F32 and F64 are read")
             if shape not in (tuple(param.shape), (1, *param.shape)):
                 raise Failure(f"{path}: tensor {name} has shape {list(shape)}, the model needs {list(param.shape)} "
-                              f"(PyTorch layout: weight out×in, bias [out])")
+                              f"(PyTorch's layout)")
             values = np.frombuffer(raw, NUMPY_DTYPES[dtype])
             if values.size != math.prod(shape):
                 raise Failure(f"{path}: tensor {name} has {len(raw)} bytes, not {math.prod(shape)} {dtype} values")
@@ -213,7 +286,7 @@ def save_weights(model, path, metadata, state_dict_names=False):
     bare names of model.state_dict()), via path.tmp and a rename."""
     tensors = {}
     for name, param in model.named_parameters():
-        side = "encoder." if name.startswith(("fc1.", "fc21.", "fc22.")) else "decoder."
+        side = "encoder." if name.split(".")[0] in model.ENCODER_LAYERS else "decoder."
         tensors[("" if state_dict_names else side) + name] = param.detach().numpy().astype(np.float32)
     write_safetensors(path, tensors, metadata)
 
@@ -252,13 +325,13 @@ def timed_loop(step, pool, seconds):
 def speed_result(args, steps, elapsed, cpu):
     return {"batch": args.batch, "seconds": round(elapsed, 3), "steps": steps,
             "images_per_s": round(steps * args.batch / elapsed, 1), "ms_per_step": round(1e3 * elapsed / steps, 4),
-            "cpu_utilization": round(cpu / elapsed, 2),
+            "arch": args.arch, "cpu_utilization": round(cpu / elapsed, 2),
             # On a shared machine a 1-thread run's rate per CPU second is the steadier figure (waits not counted).
             "images_per_cpu_s": round(steps * args.batch / cpu, 1), "data": args.data or "uniform noise"}
 
 
 def train_speed(args, say):
-    model = VAE()
+    model = MODELS[args.arch]()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     result = speed_result(args, *timed_loop(lambda x: train_step(model, optimizer, x), batch_pool(args), args.seconds))
     say(f"train-speed  batch {args.batch}, {args.threads} threads: {result['images_per_s']:.0f} images/s "
@@ -268,7 +341,7 @@ def train_speed(args, say):
 
 
 def infer_speed(args, say):
-    model = VAE().eval()
+    model = MODELS[args.arch]().eval()
     with torch.no_grad():
         result = speed_result(args, *timed_loop(lambda x: reconstruct_mean(model, x), batch_pool(args), args.seconds))
     say(f"infer-speed  batch {args.batch}, {args.threads} threads: {result['images_per_s']:.0f} images/s "
@@ -283,7 +356,7 @@ def ddp_worker(rank, args, results):
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     torch.distributed.init_process_group("gloo", rank=rank, world_size=args.processes)
-    model = nn.parallel.DistributedDataParallel(VAE())
+    model = nn.parallel.DistributedDataParallel(MODELS[args.arch]())
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     pool = batch_pool(args)
     pool = pool[:, rank * args.batch // args.processes:(rank + 1) * args.batch // args.processes].contiguous()
@@ -328,14 +401,14 @@ def test_loss(model, images, batch):
         for i in range(0, len(images), batch):
             x = images[i:i + batch]
             recon, mu, logvar = model(x)
-            total += loss_function(recon, x, mu, logvar).item()
+            total += model.loss(recon, x, mu, logvar).item()
     return total / len(images)
 
 
 def train(args, say):
     train_images = read_idx_images(args.data, "train")
     test_images = read_idx_images(args.data, "t10k")
-    model = VAE()
+    model = MODELS[args.arch]()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     epochs = []
     for epoch in range(1, args.epochs + 1):
@@ -360,7 +433,7 @@ def train(args, say):
 
 
 def evaluate(args, say):
-    model = VAE()
+    model = MODELS[args.arch]()
     load_weights(model, args.weights)
     images = read_idx_images(args.data, "t10k")
     loss = test_loss(model, images, args.batch)
@@ -383,6 +456,8 @@ def parse_args(argv):
         sub.add_argument("--threads", type=int, default=cores, help=f"torch threads (default {cores}, the cores)")
         sub.add_argument("--seed", type=int, default=1, help="torch.manual_seed (default 1)")
         sub.add_argument("--json", action="store_true", help="print one JSON object on stdout, nothing else")
+        sub.add_argument("--arch", choices=sorted(MODELS), default="mlp",
+                         help="mlp: PyTorch's example (default); conv: the conv VAE of issue #14")
         return sub
 
     for name, help_text in (("train-speed", "forward+backward+Adam steps per second"),

@@ -37,6 +37,7 @@
 #include "vaelet/optim/sgd.hpp"
 
 #include "vaelet/vae/architecture.hpp"
+#include "vaelet/vae/conv_vae.hpp"
 #include "vaelet/vae/decoder.hpp"
 #include "vaelet/vae/elbo.hpp"
 #include "vaelet/vae/encoder.hpp"
