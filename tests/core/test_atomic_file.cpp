@@ -67,7 +67,7 @@ TEST_CASE("write_file_atomic writes exact bytes, replaces the old file and leave
     CHECK(read_all(path) == "x");
 }
 
-TEST_CASE("AtomicWriter: the old file stays until commit; without commit the temp file is removed") {
+TEST_CASE("AtomicWriter: the old file stays until commit, and without commit the temp file is removed") {
     TempDir dir;
     const std::string path = dir / "metrics.csv";
     vaelet::write_file_atomic(path, "old\n");

@@ -103,7 +103,7 @@ TEST_CASE_TEMPLATE("a warmed-up forward and backward makes no heap allocation", 
     CHECK(std::isfinite(loss.item()));
 }
 
-TEST_CASE_TEMPLATE("reset keeps the nodes; backward twice accumulates into variables", T, float, double) {
+TEST_CASE_TEMPLATE("reset keeps the nodes, and backward twice accumulates into variables", T, float, double) {
     Matrix<T> w = Matrix<T>::Constant(2, 2, T(3));
     Matrix<T> g = Matrix<T>::Zero(2, 2);
     Tape<T> tape;

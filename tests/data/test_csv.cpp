@@ -94,7 +94,7 @@ TEST_CASE("id columns: detected by name and uniqueness, declared, or not at all"
     CHECK(msg.find("'7' appears in row 2 and row 4") != std::string::npos);
 }
 
-TEST_CASE("declared kinds: ignored columns keep their text and may be missing; numeric must parse") {
+TEST_CASE("declared kinds: ignored columns keep their text and may be missing, and numeric must parse") {
     TempDir dir;
     const auto path = dir.file("t.csv", "zip,segment,amount\n01234,a,1\n99999,,2\n01234,NA,3\n");
     CsvOptions options;
@@ -207,7 +207,7 @@ TEST_CASE("write_csv writes what read_csv reads back exactly, quoting where need
     CHECK(read_csv(path, options).rows() == 4);  // the failed writes left the file as it was
 }
 
-TEST_CASE("read_csv_header gives the column names alone; column_text gives any column as text") {
+TEST_CASE("read_csv_header gives the column names alone, and column_text gives any column as text") {
     TempDir dir;
     const fs::path path = dir.file("t.csv", "\xEF\xBB\xBF" "id, \"a, b\",n\r\nx,1,1.50\ny,2,0\n");
     CHECK(read_csv_header(path) == std::vector<std::string>{"id", "a, b", "n"});

@@ -62,7 +62,7 @@ TEST_CASE_TEMPLATE("the encoder standardizes numbers, one-hots categories in sor
     CHECK(x.col(0).squaredNorm() / 4 == doctest::Approx(1).epsilon(1e-5));  // … variance 1
 }
 
-TEST_CASE_TEMPLATE("decode inverts encode: same columns, kinds and values; ids carried or generated", T, float, double) {
+TEST_CASE_TEMPLATE("decode inverts encode: same columns, kinds and values, and ids carried or generated", T, float, double) {
     const CsvTable table = customers();
     const TabularEncoder enc(table);
     const Matrix<T> x = enc.encode<T>(table);

@@ -73,7 +73,7 @@ TEST_CASE("edge cases draw without dividing by zero") {
     check_drawn(many);
 }
 
-TEST_CASE("bad input: NaN names the series; empty or mismatched series and tiny sizes are config errors") {
+TEST_CASE("bad input: NaN names the series, and empty or mismatched series and tiny sizes are config errors") {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_WITH_AS(vaelet::line_chart({{"train", {1, 2}}, {"test", {3, nan, 4}}}),
                          doctest::Contains("series \"test\" has a non-finite value at point 1"),

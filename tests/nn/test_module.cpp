@@ -87,7 +87,7 @@ TEST_CASE("Sequential refuses a name twice and an empty module") {
     CHECK_THROWS_AS(Function<double>("", swish<double>), config_error);
 }
 
-TEST_CASE("Flatten passes a batch through; Unflatten checks the width of C x H x W") {
+TEST_CASE("Flatten passes a batch through, and Unflatten checks the width of C x H x W") {
     Tape<float> tape;
     const Var<float> x = tape.constant(Matrix<float>::Ones(2, 12));
     CHECK(Flatten<float>()(tape, x).index() == x.index());

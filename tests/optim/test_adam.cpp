@@ -130,7 +130,7 @@ TEST_CASE_TEMPLATE("Adam matches the scalar formula on every element, across blo
     }
 }
 
-TEST_CASE_TEMPLATE("step keeps the gradients; step_and_zero_grad gives the same result and zeroes them", T, float, double) {
+TEST_CASE_TEMPLATE("step keeps the gradients, and step_and_zero_grad gives the same result and zeroes them", T, float, double) {
     Parameter<T> a(2, 3), b(2, 3);
     Rng rng(3);
     rng.fill_normal(a.value);

@@ -111,7 +111,7 @@ TEST_CASE_TEMPLATE("SGD matches the scalar formula on every element, across bloc
     }
 }
 
-TEST_CASE_TEMPLATE("SGD's step keeps the gradients; step_and_zero_grad gives the same result and zeroes them", T, float, double) {
+TEST_CASE_TEMPLATE("SGD's step keeps the gradients, and step_and_zero_grad gives the same result and zeroes them", T, float, double) {
     Parameter<T> a(2, 3), b(2, 3);
     Rng rng(3);
     rng.fill_normal(a.value);

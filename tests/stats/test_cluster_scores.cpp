@@ -42,7 +42,7 @@ TEST_CASE("ARI of small contingency tables equals the hand computation") {
     CHECK(adjusted_rand_index(std::vector<int>{0, 0, 1, 1}, std::vector<int>{0, 1, 0, 1}) == doctest::Approx(-0.5));
 }
 
-TEST_CASE("ARI of independent random labelings is near 0; mismatched sizes are refused") {
+TEST_CASE("ARI of independent random labelings is near 0, and mismatched sizes are refused") {
     Rng rng(9);
     std::vector<int> a, b;
     for (int i = 0; i < 20000; ++i) {

@@ -54,7 +54,7 @@ TEST_CASE_TEMPLATE("k-means finds well-separated blobs, centers at their means",
     CHECK(result.inertia == doctest::Approx(inertia).epsilon(1e-4));
 }
 
-TEST_CASE("the same seed gives the same clustering; restarts keep the lowest inertia") {
+TEST_CASE("the same seed gives the same clustering, and restarts keep the lowest inertia") {
     Rng data(8);
     std::vector<Index> truth;
     const Matrix<double> x = blobs<double>({{0, 0}, {1.2, 0}, {0.6, 1}}, 40, data, truth);  // overlapping

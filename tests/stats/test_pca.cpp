@@ -8,7 +8,7 @@
 
 using namespace vaelet;
 
-TEST_CASE_TEMPLATE("PCA with k = rank reconstructs the data exactly; explained variance is ordered", T, float, double) {
+TEST_CASE_TEMPLATE("PCA with k = rank reconstructs the data exactly, and explained variance is ordered", T, float, double) {
     Rng rng(4);
     Matrix<T> scores(60, 2), basis(2, 5);
     rng.fill_normal(scores);

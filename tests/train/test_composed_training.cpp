@@ -183,7 +183,7 @@ TEST_CASE("the trainer takes SGD with momentum, AdamW, or an optimizer of your o
     CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("schedule"), config_error);
 }
 
-TEST_CASE("fit evaluates each epoch and stops when an epoch callback says so; EarlyStopping waits `patience` epochs") {
+TEST_CASE("fit evaluates each epoch and stops when an epoch callback says so, and EarlyStopping waits `patience` epochs") {
     EarlyStopping early(2, 0.1);
     const auto report = [](double loss) {
         EpochReport r;
