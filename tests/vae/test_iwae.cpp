@@ -178,3 +178,19 @@ TEST_CASE("a conditional model's condition goes the same way through every tool,
     CHECK_THROWS_WITH_AS(score_examples(vae, x, s), doctest::Contains("condition"), config_error);
     CHECK_THROWS_WITH_AS(elbo(vae, tape, tape.constant(x), e), doctest::Contains("condition"), config_error);
 }
+
+TEST_CASE("conditions with another number of rows than the data are a shape error naming both counts" *
+          doctest::test_suite("misuse")) {
+    Rng rng(3);
+    VaeConfig config;
+    config.input = 5;
+    config.hidden = {4};
+    config.latent = 2;
+    config.conditions = 3;
+    Vae<double> vae(config, rng);
+    const Matrix<double> x = Matrix<double>::Constant(4, 5, 0.5);
+    const Matrix<double> short_c = one_hot<double>(std::vector<int>{0, 2}, 3);  // 2 rows for 4 (read past the end)
+    CHECK_THROWS_WITH_AS(estimate_log_likelihood(vae, x, 7, rng, 7, short_c),
+                         doctest::Contains("2 rows of conditions for 4 rows of data"), shape_error);
+    CHECK_THROWS_AS(score_examples(vae, x, rng, 1, short_c), shape_error);
+}

@@ -53,6 +53,9 @@ Matrix<double> estimate_log_likelihood(Vae<T>& vae, const Matrix<T>& data, Index
                                        Index rows_per_pass = 4096,
                                        const typename Vae<T>::ConditionMatrix& conditions = std::nullopt) {
     if (k < 1) throw config_error("importance sampling: k must be at least 1, got " + std::to_string(k));
+    if (conditions && conditions->rows() != data.rows())  // each pass reads the conditions of its rows
+        throw shape_error("importance sampling: " + std::to_string(conditions->rows()) + " rows of conditions for " +
+                          std::to_string(data.rows()) + " rows of data; give one condition row per data row");
     const Index chunk = std::min(k, rows_per_pass);                          // samples per pass
     const Index group = std::max<Index>(1, rows_per_pass / chunk);           // examples per pass
     Matrix<double> result(data.rows(), 1);
