@@ -74,6 +74,16 @@ Estimate mean_bound(LinearGaussian& model, const Matrix<double>& x, Index k, Ind
     return {mean, std::sqrt(variance / double(repeats))};
 }
 
+/// A conditional MLP VAE of 5 inputs and 3 classes (2 latent dimensions), for the condition tests.
+VaeConfig conditional_config() {
+    VaeConfig config;
+    config.input = 5;
+    config.hidden = {4};
+    config.latent = 2;
+    config.conditions = 3;
+    return config;
+}
+
 }  // namespace
 
 TEST_CASE("linear-Gaussian VAE: ELBO < IWAE-k rising with k < exact log p(x), and the k-sample estimate lands on it") {
@@ -152,12 +162,7 @@ TEST_CASE("a NaN in a row gives that row NaN from the IS estimate and the scores
 
 TEST_CASE("a conditional model's condition goes the same way through every tool, on a tape and as a matrix") {
     Rng rng(3);
-    VaeConfig config;
-    config.input = 5;
-    config.hidden = {4};
-    config.latent = 2;
-    config.conditions = 3;
-    Vae<double> vae(config, rng);
+    Vae<double> vae(conditional_config(), rng);
     const Matrix<double> x = Matrix<double>::Constant(4, 5, 0.5);
     const Matrix<double> c = one_hot<double>(std::vector<int>{0, 2, 1, 2}, 3);
     Tape<double> tape;
@@ -182,12 +187,7 @@ TEST_CASE("a conditional model's condition goes the same way through every tool,
 TEST_CASE("conditions with another number of rows than the data are a shape error naming both counts" *
           doctest::test_suite("misuse")) {
     Rng rng(3);
-    VaeConfig config;
-    config.input = 5;
-    config.hidden = {4};
-    config.latent = 2;
-    config.conditions = 3;
-    Vae<double> vae(config, rng);
+    Vae<double> vae(conditional_config(), rng);
     const Matrix<double> x = Matrix<double>::Constant(4, 5, 0.5);
     const Matrix<double> short_c = one_hot<double>(std::vector<int>{0, 2}, 3);  // 2 rows for 4 (read past the end)
     CHECK_THROWS_WITH_AS(estimate_log_likelihood(vae, x, 7, rng, 7, short_c),
