@@ -12,10 +12,12 @@ step, inference and the hand-derived reference step) and bench/pytorch_vae.py (t
 one after the other, figure by figure, so that drifting machine load hits both alike. PyTorch runs in its best
 setting: torch.set_num_threads(N) with OPENBLAS_NUM_THREADS=1; vaelet with OMP_NUM_THREADS=N. --models picks the
 MLP (PyTorch's example) and/or the conv VAE of issue #14 (vaelet_bench's vae_conv_*, pytorch_vae.py --arch conv).
-Quality and memory: `vaelet-mnist train` and `pytorch_vae.py train` for --epochs epochs on --data (default
-data/fashion, see scripts/get-data) with the first thread count: test loss after the last epoch, peak RSS, wall time.
+Quality and memory: `vaelet-mnist train --arch M` and `pytorch_vae.py train --arch M` for --epochs epochs on --data
+(default data/fashion, see scripts/get-data) with the first thread count, for each model M of --models: test loss
+after the last epoch, peak RSS, wall time.
 --ckpt: `vaelet-mnist eval` and `pytorch_vae.py eval` of the same weights (the checkpoint is a safetensors file with
-PyTorch's names); the two test losses differ only by sampling noise (z is drawn in both).
+PyTorch's names; a conv1.weight makes it the conv VAE); the two test losses differ only by sampling noise (z is
+drawn in both).
 
 Prints one Markdown table (and --json writes every raw figure to a file). Needs the release build
 (cmake --workflow --preset release) and Debian's python3-torch with libopenblas0-pthread; without torch it says
@@ -115,27 +117,31 @@ def conv_speed_rows(args, threads, raw):
     return rows
 
 
-def quality_rows(args, raw):
-    """Table rows from training both for args.epochs epochs: test loss, peak RSS, wall time."""
+RSS_TARGET_MIB = {"mlp": 100, "conv": 150}  # peak RSS targets of the 10-epoch run (issues #7 and #14)
+
+
+def quality_rows(args, arch, raw):
+    """Table rows from training both models `arch` for args.epochs epochs: test loss, peak RSS, wall time."""
     threads = args.threads[0]
     with tempfile.TemporaryDirectory(prefix="compare_pytorch.") as tmp:
-        ours = run([args.bin / "vaelet-mnist", "train", "--data", args.data, "--out", Path(tmp) / "run", "--epochs",
-                    args.epochs, "--threads", threads, "--seed", args.seed])
+        ours = run([args.bin / "vaelet-mnist", "train", "--arch", arch, "--data", args.data, "--out",
+                    Path(tmp) / "run", "--epochs", args.epochs, "--threads", threads, "--seed", args.seed])
         lines = (Path(tmp) / "run" / "metrics.csv").read_text().splitlines()
         header, last = lines[0].split(","), lines[-1].split(",")
         ours_loss = float(last[header.index("test_loss")])
-    theirs = run([PYTHON, PYTORCH_VAE, "train", "--data", args.data, "--epochs", args.epochs, "--threads", threads,
-                  "--seed", args.seed, "--json"])
+    theirs = run([PYTHON, PYTORCH_VAE, "train", "--arch", arch, "--data", args.data, "--epochs", args.epochs,
+                  "--threads", threads, "--seed", args.seed, "--json"])
     theirs_loss = json.loads(theirs.stdout)["epochs"][-1]["test_loss"]
-    raw.append({"figure": "train", "epochs": args.epochs, "data": str(args.data), "threads": threads,
+    raw.append({"figure": "train", "model": arch, "epochs": args.epochs, "data": str(args.data), "threads": threads,
                 "vaelet": {"test_loss": ours_loss, "peak_rss_mib": ours.peak_rss_mib, "seconds": ours.seconds},
                 "pytorch": {"test_loss": theirs_loss, "peak_rss_mib": theirs.peak_rss_mib, "seconds": theirs.seconds}})
-    what = f"{args.epochs} epochs on {args.data}"
-    return [[f"test loss after {what}, nats/image", threads, f"{ours_loss:.2f}", f"{theirs_loss:.2f}",
+    what = f"{'conv VAE' if arch == 'conv' else 'MLP'}, {args.epochs} epochs on {args.data}"
+    rss = RSS_TARGET_MIB[arch]
+    return [[f"test loss, {what}, nats/image", threads, f"{ours_loss:.2f}", f"{theirs_loss:.2f}",
              f"{ours_loss - theirs_loss:+.2f}", "within 1 nat", "yes" if abs(ours_loss - theirs_loss) <= 1 else "no"],
             [f"peak RSS, {what}, MiB", threads, f"{ours.peak_rss_mib:.0f}", f"{theirs.peak_rss_mib:.0f}",
-             f"{ours.peak_rss_mib / theirs.peak_rss_mib:.2f}x", "<= 100 MiB",
-             "yes" if ours.peak_rss_mib <= 100 else "no"],
+             f"{ours.peak_rss_mib / theirs.peak_rss_mib:.2f}x", f"<= {rss} MiB",
+             "yes" if ours.peak_rss_mib <= rss else "no"],
             [f"wall time, {what}, s (incl. evaluation, pictures)", threads, f"{ours.seconds:.1f}",
              f"{theirs.seconds:.1f}", f"{theirs.seconds / ours.seconds:.2f}x faster", "", ""]]
 
@@ -144,7 +150,9 @@ def compare_checkpoint(args):
     stdout = run([args.bin / "vaelet-mnist", "eval", "--ckpt", args.ckpt, "--data", args.data, "--k", "1",
                   "--iwae-k", "1", "--seed", str(args.seed)]).stdout
     ours = next(float(line.split()[1]) for line in stdout.splitlines() if line.strip().startswith("-ELBO"))
-    stdout = run([PYTHON, PYTORCH_VAE, "eval", "--weights", args.ckpt, "--data", args.data, "--json"]).stdout
+    arch = "conv" if b'"conv1.weight"' in args.ckpt.read_bytes()[:1 << 20] else "mlp"  # the safetensors header
+    stdout = run([PYTHON, PYTORCH_VAE, "eval", "--arch", arch, "--weights", args.ckpt, "--data", args.data,
+                  "--json"]).stdout
     theirs = json.loads(stdout)["test_loss"]
     print(f"test loss of {args.ckpt} on {args.data}, nats/image (z sampled in both):")
     print(f"  vaelet-mnist eval    {ours:.4f}\n  PyTorch (its model)  {theirs:.4f}\n  difference           {ours - theirs:+.4f}")
@@ -166,7 +174,7 @@ def parse_args(argv):
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "fashion", help="IDX data (default data/fashion)")
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
     parser.add_argument("--models", default="mlp,conv",
-                        help="which models' speed to compare, comma-separated: mlp, conv (default both)")
+                        help="which models to compare, comma-separated: mlp, conv (default both)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per speed figure and program (default 3)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the training comparison; 0 skips it")
     parser.add_argument("--seed", type=int, default=1)
@@ -209,7 +217,8 @@ def main(argv):
                 if "conv" in args.models:
                     rows += conv_speed_rows(args, threads, raw)
             if args.epochs:
-                rows += quality_rows(args, raw)
+                for arch in args.models:
+                    rows += quality_rows(args, arch, raw)
             print_table(rows)
             print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, load average "
                   f"{os.getloadavg()[0]:.2f} at the end; vaelet: OMP_NUM_THREADS=N; PyTorch: torch.set_num_threads(N), "

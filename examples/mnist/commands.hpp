@@ -10,9 +10,13 @@
 namespace mnist {
 
 /// The common flags (examples/common/train_flags.hpp) with their defaults as PyTorch's VAE example has them
-/// (10 epochs, batch 128, 784-400-20), plus the image data.
+/// (10 epochs, batch 128, 784-400-20), plus the image data and the choice of the MLP or the conv VAE.
 struct TrainArgs : examples::TrainFlags {
     std::string data;
+    std::string arch = "mlp";                 // mlp | conv (vaelet/vae/conv_vae.hpp)
+    std::vector<long> conv_channels{32, 64};  // --arch conv: output channels of conv1, conv2, …
+    bool conv_channels_given = false;         // --conv-channels was on the command line
+    bool hidden_given = false;                // --hidden was on the command line (conv: fc1's width, default 256)
     std::string likelihood = "bernoulli";
     double sigma = 1.0;
     bool conditional = false;

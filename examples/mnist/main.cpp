@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
     auto* train = app.add_subcommand("train", "train a VAE; writes metrics.csv, PNGs and checkpoint.safetensors to --out");
     train->add_option("--data", t.data, "directory with the IDX files (scripts/get-data mnist DIR)")->required();
     auto* epochs = examples::add_train_flags(train, t, "images");
+    train->add_option("--arch", t.arch, "mlp, or conv: the convolutional VAE (two stride-2 convolutions, fc1 of "
+                      "--hidden 256 by default)")->capture_default_str();
+    train->add_option("--conv-channels", t.conv_channels, "--arch conv: channels of each convolution; each halves "
+                      "the image")->capture_default_str();
     train->add_option("--likelihood", t.likelihood, "bernoulli | gaussian | gaussian_learned | gaussian_learned_per_dim")
         ->capture_default_str();
     train->add_option("--sigma", t.sigma, "sigma of the gaussian likelihood (start value when learned)")->capture_default_str();
@@ -125,6 +129,8 @@ int main(int argc, char** argv) {
         return app.exit(e);
     }
     t.epochs_given = epochs->count() > 0;
+    t.hidden_given = train->count("--hidden") > 0;
+    t.conv_channels_given = train->count("--conv-channels") > 0;
 
     return examples::run_command("vaelet-mnist", [&] {
         if (*train) return mnist::run_train(t);

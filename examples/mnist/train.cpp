@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 namespace mnist {
 
@@ -19,25 +20,71 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// The conv VAE of the flags, for images of `train`'s size.
+vaelet::ConvVaeConfig conv_config_from_args(const TrainArgs& a, const vaelet::Dataset& train,
+                                            vaelet::LikelihoodKind likelihood) {
+    vaelet::ConvVaeConfig c;
+    c.height = train.rows();
+    c.width = train.cols();
+    c.conv_channels.assign(a.conv_channels.begin(), a.conv_channels.end());
+    if (a.hidden_given && a.hidden.size() != 1)
+        throw vaelet::config_error("--arch conv has one hidden layer (fc1, default 256 wide); give --hidden one width");
+    if (a.hidden_given) c.hidden = a.hidden.front();
+    c.latent = a.latent;
+    c.likelihood = likelihood;
+    c.sigma = a.sigma;
+    c.conditions = a.conditional ? 10 : 0;
+    try {
+        c.validate();
+    } catch (const vaelet::config_error& e) {  // the library names its fields; the user here has flags
+        throw vaelet::config_error(std::string(e.what()) + " (--conv-channels " + std::to_string(a.conv_channels.size()) +
+                                   " values, images " + std::to_string(train.rows()) + "x" +
+                                   std::to_string(train.cols()) + ")");
+    }
+    return c;
+}
+
 vaelet::RunConfig config_from_args(const TrainArgs& a, const vaelet::Dataset& train) {
-    vaelet::RunConfig c;
-    c.model->input = train.features();
-    c.model->hidden.assign(a.hidden.begin(), a.hidden.end());
-    c.model->latent = a.latent;
-    c.model->likelihood = vaelet::parse_likelihood(a.likelihood);
-    if (c.model->likelihood == vaelet::LikelihoodKind::tabular)
+    const vaelet::LikelihoodKind likelihood = vaelet::parse_likelihood(a.likelihood);
+    if (likelihood == vaelet::LikelihoodKind::tabular)
         throw vaelet::config_error("--likelihood tabular is for tables, not images; use bernoulli, gaussian, "
                                    "gaussian_learned or gaussian_learned_per_dim");
-    c.model->sigma = a.sigma;
-    c.model->conditions = a.conditional ? 10 : 0;
-    c.model->validate();
-    c.train = examples::train_options(a);
+    if (a.arch != "mlp" && a.arch != "conv")
+        throw vaelet::config_error("--arch is \"" + a.arch + "\"; use mlp or conv");
+    vaelet::RunConfig c;
     c.extra = {{"data", a.data},
                {"image_rows", train.rows()},
                {"image_cols", train.cols()},
                {"exclude_digits", a.exclude_digits},
                {"limit", a.limit}};
+    if (a.arch == "conv") {
+        c.model.reset();  // the model is not an MLP; extra["conv"] rebuilds it on --resume and on every MPI rank
+        c.extra["conv"] = vaelet::to_json(conv_config_from_args(a, train, likelihood));
+    } else {
+        if (a.conv_channels_given)
+            throw vaelet::config_error("--conv-channels is for --arch conv; the MLP's layers are --hidden");
+        c.model->input = train.features();
+        c.model->hidden.assign(a.hidden.begin(), a.hidden.end());
+        c.model->latent = a.latent;
+        c.model->likelihood = likelihood;
+        c.model->sigma = a.sigma;
+        c.model->conditions = a.conditional ? 10 : 0;
+        c.model->validate();
+    }
+    c.train = examples::train_options(a);
     return c;
+}
+
+/// The model a run's configuration describes, with fresh weights: the MLP of config.model, or the conv VAE of
+/// extra["conv"].
+std::unique_ptr<vaelet::Vae<T>> make_model(const vaelet::RunConfig& config, const std::string& checkpoint) {
+    vaelet::Rng init(config.train.seed);
+    if (config.model) return std::make_unique<vaelet::Vae<T>>(*config.model, init);
+    if (config.extra.contains("conv"))
+        return std::make_unique<vaelet::Vae<T>>(
+            vaelet::conv_vae_parts<T>(vaelet::conv_vae_config_from_json(config.extra["conv"], checkpoint), init));
+    throw vaelet::io_error(checkpoint + ": its model is neither vaelet-mnist's MLP nor its conv VAE, so train cannot "
+                           "resume it; resume it with the program that composed it");
 }
 
 vaelet::Dataset training_set(const std::string& dir, const std::vector<int>& exclude, long limit) {
@@ -80,20 +127,17 @@ int train_model(const TrainArgs& args, const examples::Peers& peers) {
         const auto& e = config.extra;
         train = training_set(args.data, e.value("exclude_digits", std::vector<int>{}), e.value("limit", 0L));
     }
-    if (!config.model)
-        throw vaelet::io_error(run.checkpoint + ": its model is not an MLP of vaelet-mnist's flags, so train cannot "
-                               "resume it; resume it with the program that composed it");
-    if (train.features() != config.model->input)
+    const std::unique_ptr<vaelet::Vae<T>> model = make_model(config, run.checkpoint);
+    vaelet::Vae<T>& vae = *model;
+    if (train.features() != vae.input())
         throw vaelet::shape_error(args.data + ": images have " + std::to_string(train.features()) +
-                                  " pixels but the checkpoint's model expects " + std::to_string(config.model->input));
+                                  " pixels but the checkpoint's model expects " + std::to_string(vae.input()));
     examples::require_same_count(long(train.size()), "training images", peers);
     if (peers.leader()) {
         test = vaelet::load_mnist(args.data, "test");
         examples::require_writable_dir(args.out);
     }
 
-    vaelet::Rng init(config.train.seed);
-    vaelet::Vae<T> vae(*config.model, init);
     vaelet::Trainer<T> trainer(vae, train, config.train, peers.peers);
     std::vector<vaelet::EpochMetrics> history;
     if (args.resume) {

@@ -22,6 +22,7 @@
 
 #include "vaelet/nn/activation.hpp"
 #include "vaelet/nn/build.hpp"
+#include "vaelet/nn/bypass.hpp"
 #include "vaelet/nn/conv.hpp"
 #include "vaelet/nn/function.hpp"
 #include "vaelet/nn/linear.hpp"

@@ -188,3 +188,25 @@ TEST_CASE("train --distributed: a rank that reads other data stops the job with 
                         "every rank must read the same data") != std::string::npos);
     CHECK(!fs::exists(dir / "run" / "checkpoint.safetensors"));
 }
+
+TEST_CASE("train --distributed --arch conv: every rank builds the conv VAE, and 2 processes make the single run") {
+    TempDir dir;
+    write_digits(dir / "data", 200, 40);
+    const Args common{"--data", (dir / "data").string(), "--epochs", "1", "--arch", "conv", "--conv-channels", "4",
+                      "8", "--hidden", "16", "--latent", "4", "--batch", "32", "--threads", "1", "--seed", "7"};
+    const Result alone = run(concat({"train", "--out", (dir / "alone").string()}, common));
+    INFO(alone.output);
+    REQUIRE(alone.code == 0);
+    const Result together = run_mpi(2, concat({"train", "--distributed", "--out", (dir / "two").string()}, common));
+    INFO(together.output);
+    REQUIRE(together.code == 0);
+    const auto a = check_metrics(dir / "alone" / "metrics.csv", 1), b = check_metrics(dir / "two" / "metrics.csv", 1);
+    for (std::size_t col = 1; col < 7; ++col)
+        CHECK(finite_number(b[1][col]) == doctest::Approx(finite_number(a[1][col])).epsilon(1e-5));
+    const auto wa = vaelet::load_safetensors((dir / "alone" / "checkpoint.safetensors").string());
+    const auto wb = vaelet::load_safetensors((dir / "two" / "checkpoint.safetensors").string());
+    for (const char* name : {"conv1.weight", "deconv2.weight"}) {
+        CAPTURE(name);
+        CHECK((wa.get_matrix<float>(name) - wb.get_matrix<float>(name)).cwiseAbs().maxCoeff() < 1e-4);
+    }
+}

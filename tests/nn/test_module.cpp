@@ -1,5 +1,6 @@
 #include "vaelet/core/gradcheck.hpp"
 #include "vaelet/nn/build.hpp"
+#include "vaelet/nn/bypass.hpp"
 #include "vaelet/nn/mlp.hpp"
 
 #include <doctest/doctest.h>
@@ -31,7 +32,8 @@ private:
     Linear<T> fc_;
 };
 
-std::vector<std::string> names_of(const ParameterList<double>& list) {
+template <class T>
+std::vector<std::string> names_of(const ParameterList<T>& list) {
     std::vector<std::string> names;
     for (const auto& p : list) names.push_back(p.name);
     return names;
@@ -94,6 +96,40 @@ TEST_CASE("Flatten passes a batch through, and Unflatten checks the width of C x
     CHECK(Unflatten<float>(3, 2, 2)(tape, x).index() == x.index());
     CHECK_THROWS_WITH_AS(Unflatten<float>(3, 2, 3)(tape, x), doctest::Contains("3x2x3"), shape_error);
     CHECK_THROWS_AS(Unflatten<float>(0, 2, 3), config_error);
+}
+
+TEST_CASE_TEMPLATE("BypassTail applies its module to the leading columns and appends the tail unchanged", T, float,
+                   double) {
+    Rng rng(5);
+    Sequential<T> inner;
+    inner.add("fc", Linear<T>(3, 2, rng)).add(Activation::tanh);
+    BypassTail<T> m(2, std::move(inner));
+    auto params = m.named_parameters("encoder.");
+    CHECK(names_of(params) == std::vector<std::string>{"encoder.fc.weight", "encoder.fc.bias"});  // no prefix
+
+    Matrix<T> x(4, 5);
+    rng.fill_uniform(x, T(-1), T(1));
+    Tape<T> tape;
+    const Var<T> y = m(tape, tape.constant(x));
+    REQUIRE(y.cols() == 4);
+    CHECK(y.value().rightCols(2) == x.rightCols(2));
+    Tape<T> plain;
+    CHECK(y.value().leftCols(2).isApprox(m.inner()(plain, plain.constant(Matrix<T>(x.leftCols(3)))).value()));
+
+    const auto report = gradcheck_parameters<T>([&](Tape<T>& t) { return sum(m(t, t.constant(x)) * m(t, t.constant(x))); },
+                                                params);
+    INFO(report.describe());
+    CHECK(report.ok);
+
+    const ModuleSpec spec = m.spec();
+    CHECK(spec.type == "BypassTail");
+    CHECK(spec.size("tail") == 2);
+    const ModulePtr<T> rebuilt = build_module<T>(spec, rng);
+    CHECK(rebuilt->spec() == spec);
+    CHECK_THROWS_WITH_AS(m(tape, tape.constant(Matrix<T>::Ones(4, 2))), doctest::Contains("more than its 2"),
+                         shape_error);
+    CHECK_THROWS_AS(BypassTail<T>(0, Flatten<T>()), config_error);
+    CHECK_THROWS_AS(BypassTail<T>(1, ModulePtr<T>()), config_error);
 }
 
 TEST_CASE("build_module rebuilds a module from its spec, with registered functions and module types") {

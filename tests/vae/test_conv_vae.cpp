@@ -3,6 +3,7 @@
 #include "../temp_dir.hpp"
 #include "../train/synthetic.hpp"
 #include "vaelet/core/gradcheck.hpp"
+#include "vaelet/core/one_hot.hpp"
 #include "vaelet/train/checkpoint.hpp"
 #include "vaelet/vae/conv_vae.hpp"
 #include "vaelet/vae/iwae.hpp"
@@ -10,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <utility>
@@ -270,4 +272,105 @@ TEST_CASE("PyTorch's ConvVAE weights load into the conv VAE by their state_dict 
         CHECK(saved.get_matrix<double>(name) == st.get_matrix<double>(name));
     }
     CHECK(weights == saved.tensors().size());
+}
+
+TEST_CASE("a conditional conv VAE feeds the one-hot label past the convolutions into fc1 and with z into fc3") {
+    ConvVaeConfig c = tiny();
+    c.conditions = 3;
+    Rng init(6);
+    Vae<double> vae(conv_vae_parts<double>(c, init));
+    CHECK(vae.conditions() == 3);
+    SafeTensors st;
+    save_parameters(st, file_parameters(vae));
+    CHECK(st.at("fc1.weight").shape == std::vector<std::int64_t>{5, 3 * 2 * 2 + 3});
+    CHECK(st.at("fc3.weight").shape == std::vector<std::int64_t>{5, 2 + 3});
+    CHECK(st.at("conv1.weight").shape == std::vector<std::int64_t>{2, 1, 4, 4});  // the image alone
+
+    Matrix<double> x(3, 64);
+    init.fill_uniform(x, 0.0, 1.0);
+    const Matrix<double> labels = one_hot<double>(std::vector<int>{0, 2, 1}, 3);
+    auto params = vae.named_parameters();
+    const auto report = gradcheck_parameters<double>(
+        [&](Tape<double>& tape) {
+            Rng noise(11);
+            return elbo(vae, tape, tape.constant(x), noise, {}, tape.constant(labels)).loss;
+        },
+        params);
+    INFO(report.describe());
+    CHECK(report.ok);
+
+    // The label changes what is generated; the same label and seed give the same images.
+    Rng a(1), b(1), d(1);
+    const Matrix<double> zeros = vae.generate(2, a, one_hot<double>(std::vector<int>{0, 0}, 3));
+    CHECK(vae.generate(2, b, one_hot<double>(std::vector<int>{0, 0}, 3)) == zeros);
+    CHECK(vae.generate(2, d, one_hot<double>(std::vector<int>{2, 2}, 3)) != zeros);
+    CHECK_THROWS_AS(vae.reconstruct(x), config_error);  // a conditional model needs its condition
+
+    // The architecture rebuilds it: BypassTail is a built-in module type.
+    TempDir dir;
+    save_model(dir / "cond.safetensors", vae);
+    auto loaded = load_model<double>(dir / "cond.safetensors");
+    CHECK(loaded->reconstruct(x, labels) == vae.reconstruct(x, labels));
+}
+
+TEST_CASE("a conv VAE's state_dict alone rebuilds the model: its sizes read off the tensors, prefixed or not") {
+    ConvVaeConfig c = tiny();
+    c.channels = 2;
+    c.height = c.width = 16;
+    c.conv_channels = {3, 4, 5};
+    c.conditions = 2;
+    c.likelihood = LikelihoodKind::gaussian_learned;
+    Rng init(8);
+    Vae<float> vae(conv_vae_parts<float>(c, init));
+    Matrix<float> x(2, vae.input());
+    init.fill_uniform(x, 0.0f, 1.0f);
+    const Matrix<float> labels = one_hot<float>(std::vector<int>{1, 0}, 2);
+    TempDir dir;
+    for (const bool prefixed : {false, true}) {
+        CAPTURE(prefixed);
+        SafeTensors st;  // a bare state_dict: no metadata at all
+        save_parameters(st, prefixed ? vae.named_parameters() : file_parameters(vae));
+        const std::string path = dir / "state_dict.safetensors";
+        save_safetensors(path, st);
+        auto loaded = load_model<float>(path);
+        CHECK(architecture(*loaded) == architecture(vae));
+        CHECK(loaded->reconstruct(x, labels) == vae.reconstruct(x, labels));
+    }
+    CHECK_THROWS_WITH_AS(load_model<float>(dir / "state_dict.safetensors", VaeConfig{}),
+                         doctest::Contains("holds a conv VAE"), config_error);
+
+    // A state_dict whose fc1 takes no square code of the last convolution's channels is an error naming fc1.
+    SafeTensors odd;
+    ParameterList<float> but_fc1 = file_parameters(vae);
+    but_fc1.erase(std::find_if(but_fc1.begin(), but_fc1.end(), [](const auto& p) { return p.name == "fc1.weight"; }));
+    save_parameters(odd, but_fc1);
+    odd.put_matrix("fc1.weight", Matrix<float>::Zero(5, 6 * 5 + 2));  // 6 cells of 5 channels: no square
+    save_safetensors(dir / "odd.safetensors", odd);
+    CHECK_THROWS_WITH_AS(load_model<float>(dir / "odd.safetensors"), doctest::Contains("no square code"), io_error);
+}
+
+TEST_CASE("a conv VAE config goes to JSON and back, and the weights of a conv architecture count toward its size") {
+    ConvVaeConfig c = tiny();
+    c.conditions = 4;
+    c.likelihood = LikelihoodKind::gaussian_fixed;
+    c.sigma = 0.5;
+    const ConvVaeConfig back = conv_vae_config_from_json(to_json(c), "test");
+    CHECK(back.conv_channels == c.conv_channels);
+    CHECK(back.conditions == 4);
+    CHECK(back.likelihood == LikelihoodKind::gaussian_fixed);
+    CHECK(back.sigma == 0.5);
+    CHECK(to_json(back) == to_json(c));
+    nlohmann::json bad = to_json(c);
+    bad["height"] = 6;
+    CHECK_THROWS_WITH_AS(conv_vae_config_from_json(bad, "run.safetensors"),
+                         doctest::Contains("run.safetensors: conv VAE config: height 6"), io_error);
+    bad.erase("latent");
+    CHECK_THROWS_WITH_AS(conv_vae_config_from_json(bad, "run.safetensors"), doctest::Contains("conv.latent"), io_error);
+
+    Rng rng(1);
+    Vae<float> vae(conv_vae_parts<float>(ConvVaeConfig{}, rng));
+    double biases = 0;
+    for (const auto& p : vae.named_parameters())
+        if (p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0) biases += double(p.param->size());
+    CHECK(detail::min_weights(architecture(vae)) == double(vae.parameter_count()) - biases);
 }

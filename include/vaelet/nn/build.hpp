@@ -4,13 +4,14 @@
 //   vaelet::register_function<float>("swish", [](const vaelet::Var<float>& x) { return x * vaelet::sigmoid(x); });
 //   vaelet::ModulePtr<float> m = vaelet::build_module<float>(encoder.spec(), rng);  // fresh weights; load them after
 //
-// Built in: Sequential, Linear, Conv2d, ConvTranspose2d, the activations (Identity, ReLU, LeakyReLU, Tanh, Sigmoid,
-// Softplus), Flatten, Unflatten, and Function when its name is registered. Other layers (GaussianHead in vae/, a
-// module of your own) register a factory under their spec's type with register_module. Registration is meant for
-// program start-up, before any model is loaded; the registry is not locked.
+// Built in: Sequential, BypassTail, Linear, Conv2d, ConvTranspose2d, the activations (Identity, ReLU, LeakyReLU,
+// Tanh, Sigmoid, Softplus), Flatten, Unflatten, and Function when its name is registered. Other layers (GaussianHead
+// in vae/, a module of your own) register a factory under their spec's type with register_module. Registration is
+// meant for program start-up, before any model is loaded; the registry is not locked.
 #pragma once
 
 #include "vaelet/core/random.hpp"
+#include "vaelet/nn/bypass.hpp"
 #include "vaelet/nn/conv.hpp"
 #include "vaelet/nn/function.hpp"
 #include "vaelet/nn/linear.hpp"
@@ -65,6 +66,10 @@ ModulePtr<T> build_module(const ModuleSpec& spec, Rng& rng) {
         auto net = std::make_unique<Sequential<T>>();
         for (const auto& [name, child] : spec.children) net->add(name, build_module<T>(child, rng));
         return net;
+    }
+    if (type == "BypassTail") {
+        if (spec.children.size() != 1) throw config_error("module spec BypassTail: it needs one inner module");
+        return std::make_unique<BypassTail<T>>(spec.size("tail"), build_module<T>(spec.children.front().second, rng));
     }
     if (type == "Linear") return std::make_unique<Linear<T>>(spec.size("in_features"), spec.size("out_features"), rng);
     if (type == "Conv2d") return std::make_unique<Conv2d<T>>(detail::conv_shape_from(spec), rng);

@@ -1,7 +1,8 @@
 // vaelet/train/model_file.hpp — a model in one safetensors file, without a trainer: its architecture (JSON metadata,
 // vae/architecture.hpp) beside its weights, so load_model rebuilds any composed model. load_model also reads
-// vaelet checkpoints and a plain PyTorch state_dict of the canonical VAE (fc1, fc21, fc22, fc3, fc4, or with
-// vaelet's encoder./decoder. prefixes as bench/pytorch_vae.py writes them) saved as safetensors.
+// vaelet checkpoints and a plain PyTorch state_dict saved as safetensors: of the canonical VAE (fc1, fc21, fc22,
+// fc3, fc4) or of the conv VAE (conv1, conv2, fc1, …, deconv2), also with vaelet's encoder./decoder. prefixes as
+// bench/pytorch_vae.py writes them.
 //
 //   vaelet::save_model("model.safetensors", vae);                                    // atomic
 //   std::unique_ptr<vaelet::Vae<float>> m = vaelet::load_model<float>("model.safetensors");
@@ -16,6 +17,7 @@
 
 #include "vaelet/io/safetensors_parameters.hpp"
 #include "vaelet/vae/architecture.hpp"
+#include "vaelet/vae/conv_vae.hpp"
 #include "vaelet/version.hpp"
 
 #include <nlohmann/json.hpp>
@@ -135,6 +137,29 @@ inline VaeConfig vae_config_from_json(const nlohmann::json& j, const std::string
                        "); was it written by another program or version?");
     }
     c.validate();
+    return c;
+}
+
+/// `config` as JSON: its fields() by name, for a program that stores a conv VAE's configuration beside its run
+/// (vaelet-mnist: in a checkpoint's RunConfig::extra["conv"]).
+inline nlohmann::json to_json(const ConvVaeConfig& config) {
+    nlohmann::json j = nlohmann::json::object();
+    ConvVaeConfig::fields(config, detail::JsonFieldWriter{j});
+    return j;
+}
+
+/// The ConvVaeConfig of to_json's JSON `j`, validated; io_error naming `source` and the field otherwise.
+inline ConvVaeConfig conv_vae_config_from_json(const nlohmann::json& j, const std::string& source) {
+    ConvVaeConfig c;
+    try {
+        ConvVaeConfig::fields(c, detail::JsonFieldReader{j, "conv.", source});
+        c.validate();
+    } catch (const nlohmann::json::exception& e) {
+        throw io_error(source + ": the conv VAE config is incomplete or malformed (" + e.what() +
+                       "); was it written by another program or version?");
+    } catch (const config_error& e) {
+        throw io_error(source + ": " + e.what() + "; the file is damaged");
+    }
     return c;
 }
 
@@ -262,7 +287,8 @@ void save_model(const std::string& path, Vae<T>& vae) {
 struct LoadModelOptions {
     /// The MLP to build; without it, input, hidden, latent and conditions are read off the tensors' shapes, and
     /// the activation is ReLU and the likelihood Bernoulli (PyTorch's example), or a learned Gaussian when there
-    /// is a log_sigma tensor.
+    /// is a log_sigma tensor. A conv VAE's state_dict (a conv1.weight) is always read off its tensors: its image
+    /// is square, its likelihood as for the MLP.
     std::optional<VaeConfig> architecture;
     /// Whether F32 ↔ F64 weights are converted (a PyTorch file is F32; a double model needs FloatCast::allow).
     FloatCast cast = FloatCast::forbid;
@@ -285,8 +311,8 @@ inline double min_weights(const VaeConfig& m) {
     return n;
 }
 
-/// The fewest weights the layers of `spec` hold that the built-in types reveal (Linear, GaussianHead), in double:
-/// a damaged architecture's sizes may overflow any integer.
+/// The fewest weights the layers of `spec` hold that the built-in types reveal (Linear, GaussianHead, Conv2d,
+/// ConvTranspose2d), in double: a damaged architecture's sizes may overflow any integer.
 inline double min_weights(const ModuleSpec& spec) {
     double n = 0;
     const auto size = [&](const char* key) {
@@ -295,6 +321,8 @@ inline double min_weights(const ModuleSpec& spec) {
     };
     if (spec.type == "Linear") n += size("in_features") * size("out_features");
     if (spec.type == "GaussianHead") n += 2 * size("in_features") * size("latent");
+    if (spec.type == "Conv2d" || spec.type == "ConvTranspose2d")
+        n += size("in_channels") * size("out_channels") * size("kernel_height") * size("kernel_width");
     for (const auto& [name, child] : spec.children) n += min_weights(child);
     return n;
 }
@@ -320,7 +348,8 @@ inline bool vae_prefixed(const SafeTensors& st) {
 /// The name in `st` of the state_dict tensor `bare` (fc1.weight, …, log_sigma): prefixed when the file is.
 inline std::string state_dict_name(const SafeTensors& st, const std::string& bare) {
     if (!vae_prefixed(st)) return bare;
-    const bool encoder = bare.rfind("fc1.", 0) == 0 || bare.rfind("fc1_", 0) == 0 || bare.rfind("fc2", 0) == 0;
+    const bool encoder = bare.rfind("fc1.", 0) == 0 || bare.rfind("fc1_", 0) == 0 || bare.rfind("fc2", 0) == 0 ||
+                         bare.rfind("conv", 0) == 0;
     return (encoder ? "encoder." : "decoder.") + bare;
 }
 
@@ -403,6 +432,67 @@ inline VaeConfig infer_vae_config(const SafeTensors& st) {
     return c;
 }
 
+/// Whether a state_dict holds the conv VAE (a conv1.weight) rather than the MLP.
+inline bool holds_conv_vae(const SafeTensors& st) {
+    return st.contains(state_dict_name(st, "conv1.weight"));
+}
+
+/// The conv VAE (vae/conv_vae.hpp) a state_dict's tensor shapes describe: conv1, conv2, … give the channels, fc1
+/// the hidden width, fc21 the latent size, fc3 the conditions; the image is square, its side the code's side
+/// times 2 per convolution.
+inline ConvVaeConfig infer_conv_vae_config(const SafeTensors& st) {
+    const auto shape = [&](const std::string& bare, std::size_t dims) {
+        const std::string name = state_dict_name(st, bare);
+        if (!st.contains(name))
+            throw io_error(st.source + ": no tensor " + name + ", so this is not a state_dict of the conv VAE "
+                           "(conv1, conv2, fc1, fc21, fc22, fc3, fc4, deconv1, deconv2); save it with "
+                           "vaelet::save_model");
+        const auto& s = st.at(name).shape;
+        if (s.size() != dims)
+            throw io_error(st.source + ": tensor " + name + " has shape " + shape_text(s) + ", not " +
+                           std::to_string(dims) + "-D");
+        for (const std::int64_t d : s)
+            if (d < 1) throw io_error(st.source + ": tensor " + name + " has shape " + shape_text(s));
+        return s;
+    };
+    ConvVaeConfig c;
+    c.conv_channels.clear();
+    for (int k = 1; st.contains(state_dict_name(st, "conv" + std::to_string(k) + ".weight")); ++k) {
+        const std::string name = "conv" + std::to_string(k) + ".weight";
+        const auto w = shape(name, 4);
+        if (w[2] != 4 || w[3] != 4)
+            throw io_error(st.source + ": tensor " + state_dict_name(st, name) + " has shape " + shape_text(w) +
+                           "; the conv VAE's convolutions have 4x4 kernels");
+        if (k == 1) c.channels = Index(w[1]);
+        c.conv_channels.push_back(Index(w[0]));
+    }
+    c.hidden = Index(shape("fc1.weight", 2)[0]);
+    c.latent = Index(shape("fc21.weight", 2)[0]);
+    c.conditions = Index(shape("fc3.weight", 2)[1]) - c.latent;
+    const Index code = Index(shape("fc1.weight", 2)[1]) - c.conditions;  // the flattened last convolution
+    const Index cells = code / c.conv_channels.back();
+    Index side = 1;
+    while (side * side < cells) ++side;
+    if (c.conditions < 0 || side * side != cells || cells * c.conv_channels.back() != code)
+        throw io_error(st.source + ": fc1 takes " + std::to_string(code + c.conditions) + " inputs, which are no "
+                       "square code of " + std::to_string(c.conv_channels.back()) + " channels (with " +
+                       std::to_string(c.conditions) + " conditions); the tensors do not make a conv VAE");
+    if (c.conv_channels.size() > 16)  // also keeps the shift below defined
+        throw io_error(st.source + ": " + std::to_string(c.conv_channels.size()) + " convolutions halve an image "
+                       "below one pixel; the tensors do not make a conv VAE");
+    c.height = c.width = side << c.conv_channels.size();
+    const std::string log_sigma = state_dict_name(st, "log_sigma");
+    if (st.contains(log_sigma))
+        c.likelihood = st.at(log_sigma).numel() == 1 ? LikelihoodKind::gaussian_learned
+                                                     : LikelihoodKind::gaussian_learned_per_dim;
+    try {
+        c.validate();
+    } catch (const config_error& e) {
+        throw io_error(st.source + ": the tensors' shapes do not make a conv VAE (" + e.what() + ")");
+    }
+    return c;
+}
+
 }  // namespace detail
 
 /// The model in `st`: rebuilt from a checkpoint's MLP configuration, or from its "architecture" metadata, or (a
@@ -446,6 +536,13 @@ std::unique_ptr<Vae<T>> model_from(const SafeTensors& st, const LoadModelOptions
     } else if (own_file) {
         throw io_error(st.source + ": the config has no \"model\" and the file no \"architecture\"; the file is "
                        "damaged");
+    } else if (detail::holds_conv_vae(st)) {
+        if (options.architecture)
+            throw config_error(st.source + " holds a conv VAE (it has " + detail::state_dict_name(st, "conv1.weight") +
+                               "), whose sizes are read off its tensors; the architecture is for an MLP's, so "
+                               "leave it out");
+        const ConvVaeConfig c = detail::infer_conv_vae_config(st);
+        vae = std::make_unique<Vae<T>>(conv_vae_parts<T>(c, unused));
     } else {
         if (options.architecture) detail::check_mlp_shapes(st, *options.architecture);
         vae = mlp(options.architecture ? *options.architecture : detail::infer_vae_config(st));

@@ -13,11 +13,14 @@
 //            fc1 Linear(3136,256) ReLU, GaussianHead fc21/fc22 Linear(256,20) → [μ | log σ²]
 //   decoder  fc3 Linear(20,256) ReLU, fc4 Linear(256,3136) ReLU, Unflatten 64×7×7,
 //            deconv1 ConvTranspose2d(64,32) ReLU → 32×14×14, deconv2 ConvTranspose2d(32,1) → 1×28×28 logits
+// A conditional model (conditions > 0) feeds its one-hot condition past the convolutions (BypassTail) into fc1,
+// whose input grows to 3136 + conditions, and with z into fc3 (20 + conditions inputs).
 // The parameter names are these layer names under "encoder."/"decoder." (encoder.conv1.weight, …,
 // decoder.deconv2.bias); without the prefixes they are the state_dict names of PyTorch's ConvVAE, and the names a
 // model file holds, as for the MLP and PyTorch's examples/vae.
 #pragma once
 
+#include "vaelet/nn/bypass.hpp"
 #include "vaelet/nn/conv.hpp"
 #include "vaelet/nn/shape.hpp"
 #include "vaelet/vae/model.hpp"
@@ -36,6 +39,24 @@ struct ConvVaeConfig {
     std::vector<Index> conv_channels{32, 64};  // output channels of conv1, conv2, …; each halves height and width
     Index hidden = 256;                        // width of fc1 (and fc3)
     Index latent = 20;
+    LikelihoodKind likelihood = LikelihoodKind::bernoulli;  // p(x|z) over the pixels
+    double sigma = 1.0;    // σ of a fixed Gaussian likelihood, or the start of a learned one
+    Index conditions = 0;  // > 0: a conditional VAE with a one-hot condition of this many classes
+
+    /// Calls f(name, member) for every field, in order: the one list that a program writing the config to a file
+    /// (vaelet-mnist's checkpoints) and reading it back goes through, as VaeConfig::fields.
+    template <class Self, class F>
+    static void fields(Self& c, F&& f) {
+        f("channels", c.channels);
+        f("height", c.height);
+        f("width", c.width);
+        f("conv_channels", c.conv_channels);
+        f("hidden", c.hidden);
+        f("latent", c.latent);
+        f("likelihood", c.likelihood);
+        f("sigma", c.sigma);
+        f("conditions", c.conditions);
+    }
 
     /// Features per example, channels·height·width.
     Index input() const { return channels * height * width; }
@@ -57,6 +78,10 @@ struct ConvVaeConfig {
         positive(width, "width");
         positive(hidden, "hidden");
         positive(latent, "latent");
+        if (conditions < 0) throw config_error("conv VAE config: conditions must be 0 or more");
+        if (!(sigma > 0)) throw config_error("conv VAE config: sigma must be positive");
+        if (likelihood == LikelihoodKind::tabular)
+            throw config_error("conv VAE config: the likelihood of images is bernoulli or gaussian, not tabular");
         if (conv_channels.empty()) throw config_error("conv VAE config: conv_channels needs at least one convolution");
         for (Index c : conv_channels) positive(c, "each of conv_channels");
         for (const auto& [side, name] : {std::pair{height, "height"}, std::pair{width, "width"}}) {
@@ -71,34 +96,40 @@ struct ConvVaeConfig {
 };
 
 /// The encoder: conv1, conv2, … (kernel 4, stride 2, padding 1), each with a ReLU, Flatten, fc1 with a ReLU, then a
-/// GaussianHead (fc21, fc22). Input n × config.input(), output n × 2·latent read as [μ | log σ²].
+/// GaussianHead (fc21, fc22). Input n × (config.input() + conditions), output n × 2·latent read as [μ | log σ²].
 template <class T>
 Sequential<T> conv_encoder(const ConvVaeConfig& config, Rng& rng) {
     config.validate();
-    Sequential<T> net;
+    Sequential<T> convs;
     Index channels = config.channels, height = config.height, width = config.width;
     for (std::size_t k = 0; k < config.conv_channels.size(); ++k) {
         const Index out = config.conv_channels[k];
-        net.add("conv" + std::to_string(k + 1), Conv2d<T>(channels, out, 4, 2, 1, height, width, rng));
-        net.add(Activation::relu);
+        convs.add("conv" + std::to_string(k + 1), Conv2d<T>(channels, out, 4, 2, 1, height, width, rng));
+        convs.add(Activation::relu);
         channels = out;
         height /= 2;
         width /= 2;
     }
-    net.add(Flatten<T>());
-    net.add("fc1", Linear<T>(config.code_size(), config.hidden, rng)).add(Activation::relu);
+    convs.add(Flatten<T>());
+    Sequential<T> net;
+    if (config.conditions > 0) {
+        net.add("", BypassTail<T>(config.conditions, std::move(convs)));
+    } else {
+        net = std::move(convs);
+    }
+    net.add("fc1", Linear<T>(config.code_size() + config.conditions, config.hidden, rng)).add(Activation::relu);
     net.add("", GaussianHead<T>(config.hidden, config.latent, rng));
     return net;
 }
 
 /// The decoder, the encoder's mirror image: fc3 and fc4 with ReLUs, Unflatten to the code's C×H×W, then deconv1,
-/// deconv2, … (transposed convolutions, kernel 4, stride 2, padding 1) with a ReLU between them. Input n × latent,
-/// output n × config.input() Bernoulli logits.
+/// deconv2, … (transposed convolutions, kernel 4, stride 2, padding 1) with a ReLU between them. Input
+/// n × (latent + conditions), output n × config.input(): the likelihood's parameters (Bernoulli logits, or means).
 template <class T>
 Sequential<T> conv_decoder(const ConvVaeConfig& config, Rng& rng) {
     config.validate();
     Sequential<T> net;
-    net.add("fc3", Linear<T>(config.latent, config.hidden, rng)).add(Activation::relu);
+    net.add("fc3", Linear<T>(config.latent + config.conditions, config.hidden, rng)).add(Activation::relu);
     net.add("fc4", Linear<T>(config.hidden, config.code_size(), rng)).add(Activation::relu);
     Index height = config.code_height(), width = config.code_width();
     net.add(Unflatten<T>(config.conv_channels.back(), height, width));
@@ -115,7 +146,8 @@ Sequential<T> conv_decoder(const ConvVaeConfig& config, Rng& rng) {
     return net;
 }
 
-/// The conv VAE of `config` as parts: conv_encoder, conv_decoder and a Bernoulli likelihood over the pixels.
+/// The conv VAE of `config` as parts: conv_encoder, conv_decoder and the likelihood over the pixels (Bernoulli by
+/// default).
 ///
 ///   vaelet::ConvVaeConfig small;  small.height = small.width = 8;  small.conv_channels = {4, 8};
 ///   vaelet::Vae<double> vae(vaelet::conv_vae_parts<double>(small, rng));
@@ -124,8 +156,9 @@ VaeParts<T> conv_vae_parts(const ConvVaeConfig& config, Rng& rng) {
     VaeParts<T> parts;
     parts.encoder = module_ptr(conv_encoder<T>(config, rng));
     parts.decoder = module_ptr(conv_decoder<T>(config, rng));
-    parts.likelihood = Likelihood<T>(LikelihoodKind::bernoulli, config.input());
+    parts.likelihood = Likelihood<T>(config.likelihood, config.input(), config.sigma);
     parts.latent = config.latent;
+    parts.conditions = config.conditions;
     return parts;
 }
 
