@@ -134,6 +134,46 @@ TEST_CASE_TEMPLATE("conv2d and conv_transpose2d equal a direct convolution loop"
     }
 }
 
+TEST_CASE_TEMPLATE("a batch of several chunks gives the values and gradients of its examples taken one by one", T,
+                   float, double) {
+    // Large enough that the ops split the batch: conv2d's patches are 16·4·4 × 16·16 = 65,536 values per example
+    // (4 examples per chunk: 4 + 3), conv_transpose2d's 8·4·4 × 32·32 = 131,072 (2 per chunk: 2 + 2 + 2 + 1).
+    const Conv2dShape s{16, 32, 32, 8, 4, 4, 2, 1};
+    const Index batch = 7;
+    const T tolerance = std::is_same<T, float>::value ? T(1e-4) : T(1e-11);
+    for (bool transposed : {false, true}) {
+        INFO((transposed ? "conv_transpose2d" : "conv2d"));
+        const auto in = conv_inputs<T>(s, transposed, batch, 91);
+        const auto op = [&](const Var<T>& x, const Var<T>& W, const Var<T>& b) {
+            return transposed ? conv_transpose2d(x, W, b, s) : conv2d(x, W, b, s);
+        };
+        const Index out_cols = transposed ? s.out_channels * s.transposed_height() * s.transposed_width()
+                                          : s.out_channels * s.conv_height() * s.conv_width();
+        const Matrix<T> r = random_matrix<T>(batch, out_cols, 92);  // the loss is Σ y ⊙ r, so ∂y = r
+        // The whole batch at once.
+        Matrix<T> x = in[0], W = in[1], b = in[2];
+        Matrix<T> dx = Matrix<T>::Zero(batch, s.in_size()), dW = Matrix<T>::Zero(W.rows(), W.cols()),
+                  db = Matrix<T>::Zero(1, s.out_channels);
+        Tape<T> tape;
+        const Var<T> y = op(tape.variable(x, dx), tape.variable(W, dW), tape.variable(b, db));
+        tape.backward(sum(y * tape.constant(r)));
+        // Example by example (each one chunk), the weight gradients summed.
+        Matrix<T> dW_sum = Matrix<T>::Zero(W.rows(), W.cols()), db_sum = Matrix<T>::Zero(1, s.out_channels);
+        for (Index n = 0; n < batch; ++n) {
+            CAPTURE(n);
+            const Matrix<T> xn = x.row(n);
+            Matrix<T> dxn = Matrix<T>::Zero(1, s.in_size());
+            Tape<T> one;
+            const Var<T> yn = op(one.variable(xn, dxn), one.variable(W, dW_sum), one.variable(b, db_sum));
+            one.backward(sum(yn * one.constant(r.row(n))));
+            CHECK((yn.value() - y.value().row(n)).cwiseAbs().maxCoeff() <= tolerance);
+            CHECK((dxn - dx.row(n)).cwiseAbs().maxCoeff() <= tolerance);
+        }
+        CHECK((dW_sum - dW).cwiseAbs().maxCoeff() <= tolerance * T(10));
+        CHECK((db_sum - db).cwiseAbs().maxCoeff() <= tolerance * T(10));
+    }
+}
+
 TEST_CASE("output sizes: conv2d as PyTorch's Conv2d, conv_transpose2d as its ConvTranspose2d (output_padding 0)") {
     const Conv2dShape encoder1{1, 28, 28, 32, 4, 4, 2, 1}, decoder1{64, 7, 7, 32, 4, 4, 2, 1};
     CHECK(encoder1.conv_height() == 14);

@@ -54,6 +54,31 @@ TEST_CASE("a small VAE learns synthetic images, and the same seed gives a bit-id
     for (std::size_t k = 0; k < first.size(); ++k) CHECK(first[k] == second[k]);
 }
 
+TEST_CASE("evaluate gives the same figure in any batch size, on the trainer's tape, and leaves training unchanged") {
+    const Dataset train = testing::synthetic_images(96, 1), test = testing::synthetic_images(50, 2);
+    Rng init(small_options().seed);
+    Vae<float> vae(small_config(), init);
+    Trainer<float> trainer(vae, train, small_options());
+    trainer.train_epoch();
+    // The noise is drawn row after row whatever the batches, so only the float sums' order differs.
+    const Losses by_training_batch = trainer.evaluate(test), by_7 = trainer.evaluate(test, 12345, 7),
+                 all_at_once = trainer.evaluate(test, 12345, 1000);
+    CHECK(by_7.loss == doctest::Approx(by_training_batch.loss).epsilon(1e-5));
+    CHECK(all_at_once.loss == doctest::Approx(by_training_batch.loss).epsilon(1e-5));
+    CHECK(trainer.evaluate(test, 1).loss != by_training_batch.loss);  // another seed, other noise
+    CHECK_THROWS_WITH_AS(trainer.evaluate(test, 12345, -1), doctest::Contains("batch must be 0"), config_error);
+
+    // Evaluating between epochs does not move the run: same weights as a run that never evaluated.
+    Rng init2(small_options().seed);
+    Vae<float> twin(small_config(), init2);
+    Trainer<float> quiet(twin, train, small_options());
+    quiet.train_epoch();
+    trainer.train_epoch();
+    quiet.train_epoch();
+    const auto a = vae.named_parameters(), b = twin.named_parameters();
+    for (std::size_t k = 0; k < a.size(); ++k) CHECK(a[k].param->value == b[k].param->value);
+}
+
 TEST_CASE("β warm-up rises linearly per step and KL-free training errors are caught") {
     const Dataset train = testing::synthetic_images(64, 3);
     Rng init(1);

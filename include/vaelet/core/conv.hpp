@@ -14,9 +14,12 @@
 // the convolution with respect to its input (col2im of Wᵀ·x), so the two ops share these pieces, each one's forward
 // being the other's backward. The GEMMs want the batch channel-major (channels × (batch·positions)), so inputs and
 // outputs are reordered to and from rows on the way; that costs one pass over the data, far less than the GEMM.
-// These passes go example by example, over Eigen's threads (OpenMP) as the GEMMs do.
-// Every intermediate lives in the node's buffers (`saved`, `work`), so a warmed-up step allocates nothing here (Eigen's
-// GEMM still takes its packing workspace from the heap for large products, as for `linear`).
+// The batch goes through in chunks whose patch matrix fits a core's L2 cache (~1 MB): im2col writes it and the GEMM
+// packs it from cache, and the backward pass makes the patches again rather than keep a whole batch's (for the conv
+// VAE's middle layers that was 13 MB each, written to memory and read back). The passes go example by example, over
+// Eigen's threads (OpenMP) as the GEMMs do. Every intermediate lives in the node's buffers (`saved`, `work`), sized
+// to a chunk, so a warmed-up step allocates nothing here (Eigen's GEMM still takes its packing workspace from the
+// heap for large products, as for `linear`).
 #pragma once
 
 #include "vaelet/core/tape.hpp"
@@ -116,13 +119,37 @@ void for_each_example(Index batch, F&& f) {
     for (Index n = 0; n < batch; ++n) f(n);
 }
 
-/// Calls visit(r, col_at, image_at, first, last) for each kernel offset r and grid row of example n: the run of col
-/// row r from column col_at (grid_width entries) takes grid columns [first, last) from the image entries image_at,
-/// image_at + stride, … of example n, and padding (zeros) elsewhere; image_at means nothing when first == last. Row
-/// r of col is the kernel offset (c, ki, kj) in PyTorch's weight order c·kH·kW + ki·kW + kj; column
-/// n·positions + oh·grid_width + ow is grid position (oh, ow) of example n.
+/// Examples [first, first + count) of a batch: the convolutions go through a batch one chunk at a time.
+struct Chunk {
+    Index first, count;
+};
+
+/// Examples per chunk: a chunk's patch matrix (patch_size × size·positions) holds at most ~256 K values (1 MB of
+/// float), so im2col writes it and the GEMM reads it while it sits in a core's L2 cache, and no op keeps the patches
+/// of a whole large batch (12.8 MB for the conv VAE's conv2 at batch 128). A batch whose patches are at most twice
+/// that goes in one chunk, and its backward pass reuses the forward's patches.
+inline Index chunk_size(const PatchGrid& g, Index batch) {
+    constexpr Index target = Index(1) << 18;
+    const Index per_example = std::max<Index>(1, g.patch_size() * g.positions());
+    if (per_example * batch <= 2 * target) return std::max<Index>(batch, 1);
+    return std::clamp<Index>(target / per_example, 1, batch);
+}
+
+/// Calls f(chunk, size) for consecutive chunks of `batch` examples; `size` is chunk_size (the last chunk may hold
+/// fewer), for sizing buffers once.
 template <class F>
-void for_each_patch_run(const PatchGrid& g, Index n, F&& visit) {
+void for_each_chunk(const PatchGrid& g, Index batch, F&& f) {
+    const Index size = chunk_size(g, batch);
+    for (Index first = 0; first < batch; first += size) f(Chunk{first, std::min(size, batch - first)}, size);
+}
+
+/// Calls visit(r, col_at, image_at, first, last) for each kernel offset r and grid row of the k-th example of a
+/// chunk: the run of col row r from column col_at (grid_width entries) takes grid columns [first, last) from the
+/// image entries image_at, image_at + stride, … of that example, and padding (zeros) elsewhere; image_at means
+/// nothing when first == last. Row r of col is the kernel offset (c, ki, kj) in PyTorch's weight order
+/// c·kH·kW + ki·kW + kj; column k·positions + oh·grid_width + ow is grid position (oh, ow) of the chunk's example k.
+template <class F>
+void for_each_patch_run(const PatchGrid& g, Index k, F&& visit) {
     for (Index c = 0; c < g.channels; ++c)
         for (Index ki = 0; ki < g.kernel_height; ++ki)
             for (Index kj = 0; kj < g.kernel_width; ++kj) {
@@ -130,7 +157,7 @@ void for_each_patch_run(const PatchGrid& g, Index n, F&& visit) {
                 const auto [first, last] = inside_columns(g, kj);
                 for (Index oh = 0; oh < g.grid_height; ++oh) {
                     const Index ih = oh * g.stride - g.padding + ki;
-                    const Index col_at = n * g.positions() + oh * g.grid_width;
+                    const Index col_at = k * g.positions() + oh * g.grid_width;
                     if (ih < 0 || ih >= g.height) {
                         visit(r, col_at, Index(0), Index(0), Index(0));  // a padding row
                         continue;
@@ -141,14 +168,14 @@ void for_each_patch_run(const PatchGrid& g, Index n, F&& visit) {
             }
 }
 
-/// col = the patches of every image of `images` (batch × C·H·W) as columns: patch_size × (batch·positions).
+/// The first chunk.count·positions columns of col = the patches of the chunk's images of `images`
+/// (batch × C·H·W), one per column. `col` must already be patch_size × (at least that many columns).
 template <class T>
-void im2col(const Matrix<T>& images, const PatchGrid& g, Matrix<T>& col) {
-    const Index batch = images.rows(), stride = g.stride, grid_width = g.grid_width;
-    col.resize(g.patch_size(), batch * g.positions());
-    for_each_example(batch, [&](Index n) {
-        const T* image = images.data() + n * images.cols();
-        for_each_patch_run(g, n, [&](Index r, Index col_at, Index image_at, Index first, Index last) {
+void im2col(const Matrix<T>& images, Chunk chunk, const PatchGrid& g, Matrix<T>& col) {
+    const Index stride = g.stride, grid_width = g.grid_width;
+    for_each_example(chunk.count, [&](Index k) {
+        const T* image = images.data() + (chunk.first + k) * images.cols();
+        for_each_patch_run(g, k, [&](Index r, Index col_at, Index image_at, Index first, Index last) {
             T* out = col.data() + r * col.cols() + col_at;
             // Plain loops: runs are a few entries long, too short for std::fill's call to memset to pay.
             for (Index q = 0; q < first; ++q) out[q] = T(0);
@@ -158,14 +185,14 @@ void im2col(const Matrix<T>& images, const PatchGrid& g, Matrix<T>& col) {
     });
 }
 
-/// images += the columns of `col` added back where im2col took them from: the adjoint of im2col. `images` must
-/// already be batch × C·H·W.
+/// The chunk's images of `images` (batch × C·H·W) += the first chunk.count·positions columns of `col` added back
+/// where im2col took them from: the adjoint of im2col.
 template <class T>
-void col2im_add(const Matrix<T>& col, const PatchGrid& g, Matrix<T>& images) {
+void col2im_add(const Matrix<T>& col, Chunk chunk, const PatchGrid& g, Matrix<T>& images) {
     const Index stride = g.stride;
-    for_each_example(images.rows(), [&](Index n) {
-        T* image = images.data() + n * images.cols();
-        for_each_patch_run(g, n, [&](Index r, Index col_at, Index image_at, Index first, Index last) {
+    for_each_example(chunk.count, [&](Index k) {
+        T* image = images.data() + (chunk.first + k) * images.cols();
+        for_each_patch_run(g, k, [&](Index r, Index col_at, Index image_at, Index first, Index last) {
             const T* in = col.data() + r * col.cols() + col_at;
             for (Index q = first; q < last; ++q) image[image_at + (q - first) * stride] += in[q];
         });
@@ -182,20 +209,22 @@ Eigen::Map<Matrix<T>> example(Matrix<T>& rows, Index n, Index channels) {
     return Eigen::Map<Matrix<T>>(rows.data() + n * rows.cols(), channels, rows.cols() / channels);
 }
 
-/// big = `rows` (batch × channels·P) channel-major: channels × (batch·P), example n in columns [n·P, (n+1)·P).
+/// The first chunk.count·P columns of big = the chunk's examples of `rows` (batch × channels·P) channel-major:
+/// the chunk's example k in columns [k·P, (k+1)·P). `big` must already have `channels` rows and enough columns.
 template <class T>
-void to_channel_major(const Matrix<T>& rows, Index channels, Matrix<T>& big) {
+void to_channel_major(const Matrix<T>& rows, Chunk chunk, Index channels, Matrix<T>& big) {
     const Index P = rows.cols() / channels;
-    big.resize(channels, rows.rows() * P);
-    for_each_example(rows.rows(), [&](Index n) { big.middleCols(n * P, P) = example(rows, n, channels); });
+    for_each_example(chunk.count,
+                     [&](Index k) { big.middleCols(k * P, P) = example(rows, chunk.first + k, channels); });
 }
 
-/// rows = `big` (channels × (batch·P)) back as batch × channels·P.
+/// The chunk's examples of `rows` (batch × channels·P, already that size) = the first chunk.count·P columns of
+/// `big` (channels × …), to_channel_major undone.
 template <class T>
-void to_rows(const Matrix<T>& big, Index batch, Matrix<T>& rows) {
-    const Index P = big.cols() / batch;
-    rows.resize(batch, big.rows() * P);
-    for_each_example(batch, [&](Index n) { example(rows, n, big.rows()) = big.middleCols(n * P, P); });
+void to_rows(const Matrix<T>& big, Chunk chunk, Matrix<T>& rows) {
+    const Index P = rows.cols() / big.rows();
+    for_each_example(chunk.count,
+                     [&](Index k) { example(rows, chunk.first + k, big.rows()) = big.middleCols(k * P, P); });
 }
 
 /// The sum over the batch and the positions of each channel of `rows` (batch × channels·P): the gradient of a bias
@@ -251,23 +280,40 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const Conv2dSha
     detail::check_conv_operands(Op::conv2d, shape, false, x.value(), W.value(), b.value());
     Node<T>& n = t.push(Op::conv2d, {x, W, b}, [](Tape<T>& t, Node<T>& n) {
         const Conv2dShape s = detail::stored_shape(n);
-        Matrix<T>& dy = n.work[0];  // the output's gradient channel-major: out × (batch·positions)
-        detail::to_channel_major(n.grad, s.out_channels, dy);
+        const detail::PatchGrid g = detail::conv_grid(s);
+        const Matrix<T>&x = t.value(n.parents[0]), &W = t.value(n.parents[1]);
+        const bool input_grad = t.node(n.parents[0]).requires_grad;  // not for data (a first layer): saves a GEMM
         t.accumulate(n.parents[2], detail::channel_sums(n.grad, s.out_channels));
-        t.accumulate(n.parents[1], dy * n.saved.transpose());  // ∂W = ∂y · colᵀ, over the whole batch at once
-        if (!t.node(n.parents[0]).requires_grad) return;       // x is data (a first layer): skip a GEMM
-        Matrix<T>& dcol = n.work[1];
-        dcol.noalias() = t.value(n.parents[1]).transpose() * dy;
-        Matrix<T>& dx = n.work[2];
-        dx.setZero(n.grad.rows(), s.in_size());
-        detail::col2im_add(dcol, detail::conv_grid(s), dx);
-        t.accumulate(n.parents[0], dx);
+        Matrix<T>& dx = n.saved;  // the batch's input gradient, chunk by chunk
+        if (input_grad) dx.setZero(x.rows(), s.in_size());
+        Matrix<T>&col = n.work[0], &dy = n.work[1], &dcol = n.work[2];
+        const bool one_chunk = detail::chunk_size(g, x.rows()) >= x.rows();  // col still holds the forward's patches
+        detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c, Index size) {
+            const Index cols = c.count * g.positions();
+            col.resize(g.patch_size(), size * g.positions());  // no-ops after the first chunk and step
+            dy.resize(s.out_channels, size * g.positions());
+            if (!one_chunk) detail::im2col(x, c, g, col);  // made again: the forward keeps one chunk's patches
+            detail::to_channel_major(n.grad, c, s.out_channels, dy);
+            t.accumulate(n.parents[1], dy.leftCols(cols) * col.leftCols(cols).transpose());  // ∂W = ∂y · colᵀ
+            if (!input_grad) return;
+            dcol.resize(g.patch_size(), size * g.positions());
+            dcol.leftCols(cols).noalias() = W.transpose() * dy.leftCols(cols);
+            detail::col2im_add(dcol, c, g, dx);
+        });
+        if (input_grad) t.accumulate(n.parents[0], dx);
     });
     detail::store_shape(n, shape);
-    detail::im2col(x.value(), detail::conv_grid(shape), n.saved);  // kept: ∂W needs it
-    Matrix<T>& y = n.work[0];
-    y.noalias() = W.value() * n.saved;
-    detail::to_rows(y, x.rows(), n.value);
+    const detail::PatchGrid g = detail::conv_grid(shape);
+    n.value.resize(x.rows(), shape.out_channels * g.positions());
+    Matrix<T>&col = n.work[0], &y = n.work[1];
+    detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c, Index size) {
+        const Index cols = c.count * g.positions();
+        col.resize(g.patch_size(), size * g.positions());
+        y.resize(shape.out_channels, size * g.positions());
+        detail::im2col(x.value(), c, g, col);
+        y.leftCols(cols).noalias() = W.value() * col.leftCols(cols);
+        detail::to_rows(y, c, n.value);
+    });
     const auto bias = b.value().row(0).transpose();
     detail::for_each_example(x.rows(),
                              [&](Index i) { detail::example(n.value, i, shape.out_channels).colwise() += bias; });
@@ -284,27 +330,43 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const
     detail::check_conv_operands(Op::conv_transpose2d, shape, true, x.value(), W.value(), b.value());
     Node<T>& n = t.push(Op::conv_transpose2d, {x, W, b}, [](Tape<T>& t, Node<T>& n) {
         const Conv2dShape s = detail::stored_shape(n);
-        Matrix<T>& dcol = n.work[0];  // patches of the output's gradient
-        detail::im2col(n.grad, detail::transposed_grid(s), dcol);
+        const detail::PatchGrid g = detail::transposed_grid(s);  // the output is the image, x's pixels the grid
+        const Matrix<T>&x = t.value(n.parents[0]), &W = t.value(n.parents[1]);
+        const bool input_grad = t.node(n.parents[0]).requires_grad;
         t.accumulate(n.parents[2], detail::channel_sums(n.grad, s.out_channels));
-        t.accumulate(n.parents[1], n.saved * dcol.transpose());  // ∂W = x · dcolᵀ, x channel-major
-        if (!t.node(n.parents[0]).requires_grad) return;
-        Matrix<T>& dx_channel_major = n.work[1];
-        dx_channel_major.noalias() = t.value(n.parents[1]) * dcol;
-        Matrix<T>& dx = n.work[2];
-        detail::to_rows(dx_channel_major, n.grad.rows(), dx);
-        t.accumulate(n.parents[0], dx);
+        Matrix<T>& dx = n.saved;  // the batch's input gradient, chunk by chunk
+        if (input_grad) dx.resize(x.rows(), s.in_size());
+        Matrix<T>&dcol = n.work[0], &xc = n.work[1], &dxc = n.work[2];
+        const bool one_chunk = detail::chunk_size(g, x.rows()) >= x.rows();  // xc still holds the forward's x
+        detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c, Index size) {
+            const Index cols = c.count * g.positions();
+            dcol.resize(g.patch_size(), size * g.positions());
+            xc.resize(s.in_channels, size * g.positions());
+            detail::im2col(n.grad, c, g, dcol);  // patches of the output's gradient
+            if (!one_chunk) detail::to_channel_major(x, c, s.in_channels, xc);
+            t.accumulate(n.parents[1], xc.leftCols(cols) * dcol.leftCols(cols).transpose());  // ∂W = x · dcolᵀ
+            if (!input_grad) return;
+            dxc.resize(s.in_channels, size * g.positions());
+            dxc.leftCols(cols).noalias() = W * dcol.leftCols(cols);
+            detail::to_rows(dxc, c, dx);
+        });
+        if (input_grad) t.accumulate(n.parents[0], dx);
     });
     detail::store_shape(n, shape);
-    detail::to_channel_major(x.value(), shape.in_channels, n.saved);  // kept: ∂W needs it
-    Matrix<T>& col = n.work[0];
-    col.noalias() = W.value().transpose() * n.saved;
     const detail::PatchGrid g = detail::transposed_grid(shape);
     n.value.resize(x.rows(), g.image_size());
     const auto bias = b.value().row(0).transpose();  // each output starts at its channel's bias; col2im adds the rest
     detail::for_each_example(x.rows(),
                              [&](Index i) { detail::example(n.value, i, shape.out_channels).colwise() = bias; });
-    detail::col2im_add(col, g, n.value);
+    Matrix<T>&col = n.work[0], &xc = n.work[1];
+    detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c, Index size) {
+        const Index cols = c.count * g.positions();
+        xc.resize(shape.in_channels, size * g.positions());
+        col.resize(g.patch_size(), size * g.positions());
+        detail::to_channel_major(x.value(), c, shape.in_channels, xc);
+        col.leftCols(cols).noalias() = W.value().transpose() * xc.leftCols(cols);
+        detail::col2im_add(col, c, g, n.value);
+    });
     return t.last();
 }
 
