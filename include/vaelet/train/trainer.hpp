@@ -313,8 +313,7 @@ public:
     /// stream seeded by `seed` (so the figure is reproducible and training's streams don't move). It runs in
     /// batches of `batch` rows (0: the training batch) on the trainer's own tape, whose buffers training has
     /// already sized: evaluating takes no memory beyond a step's (a separate tape of 1000 rows put the conv VAE's
-    /// Fashion-MNIST run at 712 MB peak RSS; this way it is 193 MiB). Call it between steps (from a callback, say),
-    /// not from inside one.
+    /// Fashion-MNIST run at 712 MB peak RSS). Call it between steps (from a callback, say), not from inside one.
     Losses evaluate(const Dataset& data, std::uint64_t seed = 12345, Index batch = 0) {
         if (batch < 0) throw config_error("evaluate: batch must be 0 (the training batch) or more");
         Rng eval_rng(seed), unused(0);
