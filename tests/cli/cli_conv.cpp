@@ -35,13 +35,6 @@ const ConvRun& conv_run() {
     return r;
 }
 
-/// Runs a subcommand on `ckpt`; the test fails (showing the output) unless it exits 0.
-Result tool(const std::string& command, const fs::path& ckpt, const Args& args) {
-    const Result r = run(concat({command, "--ckpt", ckpt.string(), "--threads", "1"}, args));
-    INFO(command << " output:\n" << r.output);
-    REQUIRE(r.code == 0);
-    return r;
-}
 
 }  // namespace
 
@@ -84,26 +77,27 @@ TEST_CASE("every tool takes a conv checkpoint: sample, reconstruct, interpolate,
     const fs::path ckpt = conv_run().ckpt;
     const std::string data = trained_run().data.string();
     TempDir dir;
-    tool("sample", ckpt, {"--out", (dir / "s.png").string(), "--n", "10"});
+    run_tool("sample", ckpt, {"--out", (dir / "s.png").string(), "--n", "10"});
     CHECK(png_size(dir / "s.png") == grid_size(10, 4));
-    tool("reconstruct", ckpt, {"--data", data, "--out", (dir / "r.png").string(), "--n", "5"});
+    run_tool("reconstruct", ckpt, {"--data", data, "--out", (dir / "r.png").string(), "--n", "5"});
     CHECK(png_size(dir / "r.png") == grid_size(10, 5));
-    tool("interpolate", ckpt, {"--data", data, "--out", (dir / "i.png").string(), "--n", "2", "--steps", "4"});
+    run_tool("interpolate", ckpt, {"--data", data, "--out", (dir / "i.png").string(), "--n", "2", "--steps", "4"});
     CHECK(png_size(dir / "i.png") == grid_size(8, 4));
-    tool("encode", ckpt, {"--data", data, "--out", (dir / "z.csv").string()});
+    run_tool("encode", ckpt, {"--data", data, "--out", (dir / "z.csv").string()});
     CHECK(read_csv(dir / "z.csv").size() == 101);
-    tool("score", ckpt, {"--data", data, "--out", (dir / "scores.csv").string()});
+    run_tool("score", ckpt, {"--data", data, "--out", (dir / "scores.csv").string()});
     const auto scores = read_csv(dir / "scores.csv");
     REQUIRE(scores.size() == 101);
     CHECK(finite_number(scores[1][2]) > 0);
-    const Result eval = tool("eval", ckpt, {"--data", data, "--k", "20", "--iwae-k", "5", "--limit", "20"});
+    const Result eval = run_tool("eval", ckpt, {"--data", data, "--k", "20", "--iwae-k", "5", "--limit", "20"});
     CHECK(eval.output.find("NLL, importance sampled (k=20)") != std::string::npos);
-    tool("compress", ckpt, {"--data", data, "--out", (dir / "z.vlc").string()});
-    tool("decompress", ckpt, {"--in", (dir / "z.vlc").string(), "--out", (dir / "d.png").string()});
+    run_tool("compress", ckpt, {"--data", data, "--out", (dir / "z.vlc").string()});
+    run_tool("decompress", ckpt, {"--in", (dir / "z.vlc").string(), "--out", (dir / "d.png").string()});
     CHECK(png_size(dir / "d.png").width > 0);
-    tool("generate", ckpt, {"--out", (dir / "gen").string(), "--n", "7"});
+    run_tool("generate", ckpt, {"--out", (dir / "gen").string(), "--n", "7"});
     CHECK(vaelet::read_idx_images(dir / "gen" / "train-images-idx3-ubyte").size() == 7);
-    const Result anomaly = tool("anomaly", ckpt, {"--data", data, "--digit", "3", "--out", (dir / "a.png").string()});
+    const Result anomaly =
+        run_tool("anomaly", ckpt, {"--data", data, "--digit", "3", "--out", (dir / "a.png").string()});
     CHECK(anomaly.output.find("AUROC") != std::string::npos);
     CHECK(tmp_files(dir.path()).empty());
 }
@@ -118,11 +112,11 @@ TEST_CASE("train --arch conv --conditional: generate --digit draws the asked cla
     CHECK(st.at("fc1.weight").shape == std::vector<std::int64_t>{16, 392 + 10});  // the label joins the flat code
     CHECK(st.at("fc3.weight").shape == std::vector<std::int64_t>{16, 4 + 10});
     const fs::path ckpt = fs::path(out) / "checkpoint.safetensors";
-    tool("generate", ckpt, {"--out", (dir / "threes").string(), "--n", "6", "--digit", "3"});
+    run_tool("generate", ckpt, {"--out", (dir / "threes").string(), "--n", "6", "--digit", "3"});
     const vaelet::Dataset threes = vaelet::load_mnist((dir / "threes").string(), "train");
     REQUIRE(threes.size() == 6);
     for (vaelet::Index i = 0; i < 6; ++i) CHECK(int(threes.label(i)) == 3);
-    tool("score", ckpt, {"--data", data, "--out", (dir / "scores.csv").string()});
+    run_tool("score", ckpt, {"--data", data, "--out", (dir / "scores.csv").string()});
     CHECK(read_csv(dir / "scores.csv").size() == 101);
 }
 
@@ -136,10 +130,10 @@ TEST_CASE("a PyTorch ConvVAE state_dict is a --ckpt: its sizes read off the tens
     const fs::path sd = dir / "conv_state_dict.safetensors";
     vaelet::save_safetensors(sd.string(), st);
 
-    tool("score", ckpt, {"--data", data, "--out", (dir / "a.csv").string()});
-    tool("score", sd, {"--data", data, "--out", (dir / "b.csv").string()});
+    run_tool("score", ckpt, {"--data", data, "--out", (dir / "a.csv").string()});
+    run_tool("score", sd, {"--data", data, "--out", (dir / "b.csv").string()});
     CHECK(read_file(dir / "a.csv") == read_file(dir / "b.csv"));
-    tool("sample", sd, {"--out", (dir / "s.png").string(), "--n", "4"});
+    run_tool("sample", sd, {"--out", (dir / "s.png").string(), "--n", "4"});
     CHECK(png_size(dir / "s.png") == grid_size(4, 2));
 
     const Result arch = run({"sample", "--ckpt", sd.string(), "--out", (dir / "x.png").string(), "--arch", "latent=4"});

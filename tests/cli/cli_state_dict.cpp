@@ -24,13 +24,6 @@ void write_state_dict(const fs::path& path, vaelet::Vae<float>& vae, bool prefix
     vaelet::save_safetensors(path.string(), st);
 }
 
-/// Runs a subcommand on `ckpt`; the test fails (showing the output) unless it exits 0.
-Result tool(const std::string& command, const fs::path& ckpt, const Args& args) {
-    const Result r = run(concat({command, "--ckpt", ckpt.string(), "--threads", "1"}, args));
-    INFO(command << " output:\n" << r.output);
-    REQUIRE(r.code == 0);
-    return r;
-}
 
 }  // namespace
 
@@ -48,15 +41,16 @@ TEST_CASE("state_dict: sample, reconstruct, score and eval take a PyTorch state_
     }
 
     const std::string png = (dir / "s.png").string();
-    CHECK(tool("sample", sd, {"--out", png, "--n", "9"}).output.find("wrote 9 samples to " + png) != std::string::npos);
+    CHECK(run_tool("sample", sd, {"--out", png, "--n", "9"}).output.find("wrote 9 samples to " + png) !=
+          std::string::npos);
     CHECK(png_size(png) == grid_size(9, 3));
-    tool("reconstruct", sd, {"--data", data, "--out", (dir / "r.png").string(), "--n", "5"});
+    run_tool("reconstruct", sd, {"--data", data, "--out", (dir / "r.png").string(), "--n", "5"});
     CHECK(png_size(dir / "r.png") == grid_size(10, 5));
 
     // score's recon_error is −log p(x | z = μ), deterministic: the very figures of the model whose weights were
     // written, up to the 4 decimals printed (and float rounding), so the file's weights are the ones used.
     const fs::path scores = dir / "scores.csv";
-    tool("score", sd, {"--data", data, "--out", scores.string()});
+    run_tool("score", sd, {"--data", data, "--out", scores.string()});
     const auto rows = read_csv(scores);
     REQUIRE(rows.size() == 101);
     vaelet::Rng unused(1);
@@ -72,7 +66,8 @@ TEST_CASE("state_dict: sample, reconstruct, score and eval take a PyTorch state_
     }
 
     const fs::path eval = dir / "eval.csv";
-    const Result r = tool("eval", sd, {"--data", data, "--out", eval.string(), "--k", "8", "--iwae-k", "4", "--limit", "20"});
+    const Result r =
+        run_tool("eval", sd, {"--data", data, "--out", eval.string(), "--k", "8", "--iwae-k", "4", "--limit", "20"});
     CHECK(r.output.find("-ELBO") != std::string::npos);
     std::map<std::string, double> figures;
     for (const auto& row : read_csv(eval))
@@ -81,16 +76,17 @@ TEST_CASE("state_dict: sample, reconstruct, score and eval take a PyTorch state_
     CHECK(figures["neg_elbo"] > 0);
 
     // The architecture spelled out reads the same model; so do vaelet's prefixed names (bench/pytorch_vae.py).
-    tool("sample", sd, {"--out", (dir / "arch.png").string(), "--n", "9", "--arch", "input=784 hidden=32 latent=4"});
+    run_tool("sample", sd,
+             {"--out", (dir / "arch.png").string(), "--n", "9", "--arch", "input=784 hidden=32 latent=4"});
     CHECK(read_file(dir / "arch.png") == read_file(png));
     const fs::path prefixed = dir / "prefixed.safetensors";
     write_state_dict(prefixed, *vae, /*prefixed=*/true);
     REQUIRE(vaelet::load_safetensors(prefixed.string()).contains("encoder.fc1.weight"));
-    tool("sample", prefixed, {"--out", (dir / "prefixed.png").string(), "--n", "9"});
+    run_tool("sample", prefixed, {"--out", (dir / "prefixed.png").string(), "--n", "9"});
     CHECK(read_file(dir / "prefixed.png") == read_file(png));
     // …and other weights make another picture, so the comparisons above see the weights.
     write_state_dict(dir / "other.safetensors", *canonical_vae(12));
-    tool("sample", dir / "other.safetensors", {"--out", (dir / "other.png").string(), "--n", "9"});
+    run_tool("sample", dir / "other.safetensors", {"--out", (dir / "other.png").string(), "--n", "9"});
     CHECK(read_file(dir / "other.png") != read_file(png));
 }
 

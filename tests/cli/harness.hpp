@@ -109,6 +109,14 @@ inline const TrainedRun& trained_run() {
     return t;
 }
 
+/// Runs `command` on the model file `ckpt` with one thread; the test fails (showing the output) unless it exits 0.
+inline Result run_tool(const std::string& command, const fs::path& ckpt, const Args& args) {
+    const Result r = run(concat({command, "--ckpt", ckpt.string(), "--threads", "1"}, args));
+    INFO(command << " output:\n" << r.output);
+    REQUIRE(r.code == 0);
+    return r;
+}
+
 /// check_one_message for vaelet-mnist, whose own errors are lines "vaelet-mnist: error: ...".
 inline void check_one_message(const Result& r, int code, const std::vector<std::string>& words, bool alone = true) {
     cli_harness::check_one_message("vaelet-mnist", r, code, words, alone);

@@ -399,6 +399,14 @@ inline void check_mlp_shapes(const SafeTensors& st, const VaeConfig& c) {
     }
 }
 
+/// The likelihood a state_dict implies: a learned Gaussian σ when it has a log_sigma tensor (one value, or one
+/// per feature), else `otherwise`.
+inline LikelihoodKind likelihood_of(const SafeTensors& st, LikelihoodKind otherwise) {
+    const std::string log_sigma = state_dict_name(st, "log_sigma");
+    if (!st.contains(log_sigma)) return otherwise;
+    return st.at(log_sigma).numel() == 1 ? LikelihoodKind::gaussian_learned : LikelihoodKind::gaussian_learned_per_dim;
+}
+
 /// The MLP a state_dict's tensor shapes describe: fc1 (+ fc1_2, …) → fc21/fc22 → fc3 (+ fc3_2, …) → fc4.
 inline VaeConfig infer_vae_config(const SafeTensors& st) {
     const auto shape = [&](const std::string& bare) -> std::vector<std::int64_t> {
@@ -420,10 +428,7 @@ inline VaeConfig infer_vae_config(const SafeTensors& st) {
     c.latent = Index(shape("fc21.weight")[0]);
     c.input = Index(shape("fc4.weight")[0]);
     c.conditions = Index(fc1[1]) - c.input;
-    const std::string log_sigma = state_dict_name(st, "log_sigma");
-    if (st.contains(log_sigma))
-        c.likelihood = st.at(log_sigma).numel() == 1 ? LikelihoodKind::gaussian_learned
-                                                     : LikelihoodKind::gaussian_learned_per_dim;
+    c.likelihood = likelihood_of(st, c.likelihood);
     try {
         c.validate();
     } catch (const config_error& e) {
@@ -481,10 +486,7 @@ inline ConvVaeConfig infer_conv_vae_config(const SafeTensors& st) {
         throw io_error(st.source + ": " + std::to_string(c.conv_channels.size()) + " convolutions halve an image "
                        "below one pixel; the tensors do not make a conv VAE");
     c.height = c.width = side << c.conv_channels.size();
-    const std::string log_sigma = state_dict_name(st, "log_sigma");
-    if (st.contains(log_sigma))
-        c.likelihood = st.at(log_sigma).numel() == 1 ? LikelihoodKind::gaussian_learned
-                                                     : LikelihoodKind::gaussian_learned_per_dim;
+    c.likelihood = likelihood_of(st, c.likelihood);
     try {
         c.validate();
     } catch (const config_error& e) {
