@@ -82,7 +82,7 @@ std::unique_ptr<vaelet::Vae<T>> make_model(const vaelet::RunConfig& config, cons
     if (config.model) return std::make_unique<vaelet::Vae<T>>(*config.model, init);
     if (config.extra.contains("conv"))
         return std::make_unique<vaelet::Vae<T>>(
-            vaelet::conv_vae_parts<T>(vaelet::conv_vae_config_from_json(config.extra["conv"], checkpoint), init));
+            vaelet::conv_vae_parts<T>(vaelet::conv_vae_config_from_json(config.extra.at("conv"), checkpoint), init));
     throw vaelet::io_error(checkpoint + ": its model is neither vaelet-mnist's MLP nor its conv VAE, so train cannot "
                            "resume it; resume it with the program that composed it");
 }

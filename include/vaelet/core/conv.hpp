@@ -135,12 +135,11 @@ inline Index chunk_size(const PatchGrid& g, Index batch) {
     return std::clamp<Index>(target / per_example, 1, batch);
 }
 
-/// Calls f(chunk, size) for consecutive chunks of `batch` examples; `size` is chunk_size (the last chunk may hold
-/// fewer), for sizing buffers once.
+/// Calls f(chunk) for consecutive chunks of chunk_size(g, batch) examples (the last may hold fewer).
 template <class F>
 void for_each_chunk(const PatchGrid& g, Index batch, F&& f) {
     const Index size = chunk_size(g, batch);
-    for (Index first = 0; first < batch; first += size) f(Chunk{first, std::min(size, batch - first)}, size);
+    for (Index first = 0; first < batch; first += size) f(Chunk{first, std::min(size, batch - first)});
 }
 
 /// Calls visit(r, col_at, image_at, first, last) for each kernel offset r and grid row of the k-th example of a
@@ -286,17 +285,17 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const Conv2dSha
         t.accumulate(n.parents[2], detail::channel_sums(n.grad, s.out_channels));
         Matrix<T>& dx = n.saved;  // the batch's input gradient, chunk by chunk
         if (input_grad) dx.setZero(x.rows(), s.in_size());
+        const Index size = detail::chunk_size(g, x.rows()), width = size * g.positions();
+        const bool one_chunk = size >= x.rows();  // then col still holds the forward's patches
         Matrix<T>&col = n.work[0], &dy = n.work[1], &dcol = n.work[2];
-        const bool one_chunk = detail::chunk_size(g, x.rows()) >= x.rows();  // col still holds the forward's patches
-        detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c, Index size) {
+        dy.resize(s.out_channels, width);  // resizes are no-ops after the first step
+        if (input_grad) dcol.resize(g.patch_size(), width);
+        detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c) {
             const Index cols = c.count * g.positions();
-            col.resize(g.patch_size(), size * g.positions());  // no-ops after the first chunk and step
-            dy.resize(s.out_channels, size * g.positions());
             if (!one_chunk) detail::im2col(x, c, g, col);  // made again: the forward keeps one chunk's patches
             detail::to_channel_major(n.grad, c, s.out_channels, dy);
             t.accumulate(n.parents[1], dy.leftCols(cols) * col.leftCols(cols).transpose());  // ∂W = ∂y · colᵀ
             if (!input_grad) return;
-            dcol.resize(g.patch_size(), size * g.positions());
             dcol.leftCols(cols).noalias() = W.transpose() * dy.leftCols(cols);
             detail::col2im_add(dcol, c, g, dx);
         });
@@ -305,11 +304,12 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const Conv2dSha
     detail::store_shape(n, shape);
     const detail::PatchGrid g = detail::conv_grid(shape);
     n.value.resize(x.rows(), shape.out_channels * g.positions());
+    const Index width = detail::chunk_size(g, x.rows()) * g.positions();
     Matrix<T>&col = n.work[0], &y = n.work[1];
-    detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c, Index size) {
+    col.resize(g.patch_size(), width);
+    y.resize(shape.out_channels, width);
+    detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c) {
         const Index cols = c.count * g.positions();
-        col.resize(g.patch_size(), size * g.positions());
-        y.resize(shape.out_channels, size * g.positions());
         detail::im2col(x.value(), c, g, col);
         y.leftCols(cols).noalias() = W.value() * col.leftCols(cols);
         detail::to_rows(y, c, n.value);
@@ -336,17 +336,17 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const
         t.accumulate(n.parents[2], detail::channel_sums(n.grad, s.out_channels));
         Matrix<T>& dx = n.saved;  // the batch's input gradient, chunk by chunk
         if (input_grad) dx.resize(x.rows(), s.in_size());
+        const Index size = detail::chunk_size(g, x.rows()), width = size * g.positions();
+        const bool one_chunk = size >= x.rows();  // then xc still holds the forward's x
         Matrix<T>&dcol = n.work[0], &xc = n.work[1], &dxc = n.work[2];
-        const bool one_chunk = detail::chunk_size(g, x.rows()) >= x.rows();  // xc still holds the forward's x
-        detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c, Index size) {
+        dcol.resize(g.patch_size(), width);  // resizes are no-ops after the first step
+        if (input_grad) dxc.resize(s.in_channels, width);
+        detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c) {
             const Index cols = c.count * g.positions();
-            dcol.resize(g.patch_size(), size * g.positions());
-            xc.resize(s.in_channels, size * g.positions());
             detail::im2col(n.grad, c, g, dcol);  // patches of the output's gradient
             if (!one_chunk) detail::to_channel_major(x, c, s.in_channels, xc);
             t.accumulate(n.parents[1], xc.leftCols(cols) * dcol.leftCols(cols).transpose());  // ∂W = x · dcolᵀ
             if (!input_grad) return;
-            dxc.resize(s.in_channels, size * g.positions());
             dxc.leftCols(cols).noalias() = W * dcol.leftCols(cols);
             detail::to_rows(dxc, c, dx);
         });
@@ -358,11 +358,12 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const
     const auto bias = b.value().row(0).transpose();  // each output starts at its channel's bias; col2im adds the rest
     detail::for_each_example(x.rows(),
                              [&](Index i) { detail::example(n.value, i, shape.out_channels).colwise() = bias; });
+    const Index width = detail::chunk_size(g, x.rows()) * g.positions();
     Matrix<T>&col = n.work[0], &xc = n.work[1];
-    detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c, Index size) {
+    xc.resize(shape.in_channels, width);
+    col.resize(g.patch_size(), width);
+    detail::for_each_chunk(g, x.rows(), [&](detail::Chunk c) {
         const Index cols = c.count * g.positions();
-        xc.resize(shape.in_channels, size * g.positions());
-        col.resize(g.patch_size(), size * g.positions());
         detail::to_channel_major(x.value(), c, shape.in_channels, xc);
         col.leftCols(cols).noalias() = W.value().transpose() * xc.leftCols(cols);
         detail::col2im_add(col, c, g, n.value);
