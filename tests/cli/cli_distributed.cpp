@@ -99,6 +99,26 @@ void check_resumed_run(const TempDir& dir) {
     check_same_run(dir / "run", dir / "straight");
 }
 
+/// Trains with `common` (for `epochs` epochs) alone into dir / "alone" and on 2 ranks with --distributed into
+/// dir / "two", checks that every epoch's losses agree up to float summation order, and returns the 2-rank job.
+Result train_alone_and_on_two(const fs::path& dir, const Args& common, int epochs) {
+    const Result alone = run(concat({"train", "--out", (dir / "alone").string()}, common));
+    INFO(alone.output);
+    REQUIRE(alone.code == 0);
+    const Result together = run_mpi(2, concat({"train", "--distributed", "--out", (dir / "two").string()}, common));
+    INFO(together.output);
+    REQUIRE(together.code == 0);
+    const auto a = check_metrics(dir / "alone" / "metrics.csv", epochs);
+    const auto b = check_metrics(dir / "two" / "metrics.csv", epochs);
+    for (std::size_t row = 1; row < a.size(); ++row)
+        for (std::size_t col = 1; col < 7; ++col) {  // the losses; not the timing
+            CAPTURE(row);
+            CAPTURE(col);
+            CHECK(finite_number(b[row][col]) == doctest::Approx(finite_number(a[row][col])).epsilon(1e-5));
+        }
+    return together;
+}
+
 /// progress = {epochs done, steps, epoch under way, batches done in it} of a run's checkpoint.
 std::vector<std::int64_t> progress(const fs::path& run) {
     return vaelet::load_safetensors((run / "checkpoint.safetensors").string()).get_vector<std::int64_t>("progress");
@@ -110,25 +130,14 @@ TEST_CASE("train --distributed on 2 processes makes the single-process run, up t
     TempDir dir;
     write_digits(dir / "data", 301, 100);  // batches of 32: nine full ones and one of 13, split 6 + 7
     const Args common = concat({"--data", (dir / "data").string(), "--epochs", "2"}, small_model());
-    const Result alone = run(concat({"train", "--out", (dir / "alone").string()}, common));
-    INFO(alone.output);
-    REQUIRE(alone.code == 0);
-    const Result together = run_mpi(2, concat({"train", "--distributed", "--out", (dir / "two").string()}, common));
+    const Result together = train_alone_and_on_two(dir.path(), common, 2);
     INFO(together.output);
-    REQUIRE(together.code == 0);
 
     // Rank 0 alone speaks and writes: one banner, one line per epoch, the same files as a single process.
     CHECK(together.output.find("batch 32, 2 processes x 1 thread(s)") != std::string::npos);
     CHECK(together.output.find("training ") == together.output.rfind("training "));
     CHECK(snapshot(dir / "two").size() == snapshot(dir / "alone").size());
 
-    const auto a = check_metrics(dir / "alone" / "metrics.csv", 2), b = check_metrics(dir / "two" / "metrics.csv", 2);
-    for (std::size_t row = 1; row < a.size(); ++row)
-        for (std::size_t col = 1; col < 7; ++col) {  // the losses; not the timing
-            CAPTURE(row);
-            CAPTURE(col);
-            CHECK(finite_number(b[row][col]) == doctest::Approx(finite_number(a[row][col])).epsilon(1e-5));
-        }
     const auto wa = weights(dir / "alone"), wb = weights(dir / "two");
     REQUIRE(wa.size() == 10);  // fc1 … fc5, weight and bias
     REQUIRE(wb.size() == wa.size());
@@ -194,15 +203,7 @@ TEST_CASE("train --distributed --arch conv: every rank builds the conv VAE, and 
     write_digits(dir / "data", 200, 40);
     const Args common{"--data", (dir / "data").string(), "--epochs", "1", "--arch", "conv", "--conv-channels", "4",
                       "8", "--hidden", "16", "--latent", "4", "--batch", "32", "--threads", "1", "--seed", "7"};
-    const Result alone = run(concat({"train", "--out", (dir / "alone").string()}, common));
-    INFO(alone.output);
-    REQUIRE(alone.code == 0);
-    const Result together = run_mpi(2, concat({"train", "--distributed", "--out", (dir / "two").string()}, common));
-    INFO(together.output);
-    REQUIRE(together.code == 0);
-    const auto a = check_metrics(dir / "alone" / "metrics.csv", 1), b = check_metrics(dir / "two" / "metrics.csv", 1);
-    for (std::size_t col = 1; col < 7; ++col)
-        CHECK(finite_number(b[1][col]) == doctest::Approx(finite_number(a[1][col])).epsilon(1e-5));
+    train_alone_and_on_two(dir.path(), common, 1);
     const auto wa = vaelet::load_safetensors((dir / "alone" / "checkpoint.safetensors").string());
     const auto wb = vaelet::load_safetensors((dir / "two" / "checkpoint.safetensors").string());
     for (const char* name : {"conv1.weight", "deconv2.weight"}) {
