@@ -2,6 +2,7 @@
 #
 #   MODE=find_package      install VAELET_BINARY_DIR into WORK_DIR/prefix, then find_package(vaelet) from there
 #   MODE=add_subdirectory  add_subdirectory(VAELET_SOURCE_DIR)
+# MODE=find_package also builds the program in the compiled mode (vaelet::compiled, from the installed sources).
 # Also given: WORK_DIR (emptied first), GENERATOR, CXX, EXPECTED_VERSION, WITH_MPI (ON: also build and run a
 # program on vaelet::mpi, as one process). Any failing step fails the test and shows that step's output.
 
@@ -19,7 +20,8 @@ set(configure -S "${CMAKE_CURRENT_LIST_DIR}" -B "${WORK_DIR}/build" -G "${GENERA
               "-DWITH_MPI=${WITH_MPI}")
 if(MODE STREQUAL "find_package")
     run("${CMAKE_COMMAND}" --install "${VAELET_BINARY_DIR}" --prefix "${WORK_DIR}/prefix")
-    list(APPEND configure "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
+    # Only here is vaelet::compiled built too: from the installed sources, which is the path most likely to break.
+    list(APPEND configure "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" -DWITH_COMPILED=ON)
 elseif(MODE STREQUAL "add_subdirectory")
     list(APPEND configure "-DVAELET_SOURCE_DIR=${VAELET_SOURCE_DIR}")
 else()
@@ -33,6 +35,10 @@ if(at EQUAL -1)
     message(FATAL_ERROR "consumer.${MODE}: expected 'vaelet ${EXPECTED_VERSION}:' in the program's output, got:\n${output}")
 endif()
 message(STATUS "${output}")
+if(MODE STREQUAL "find_package")
+    run("${WORK_DIR}/build/vaelet_consumer_compiled")
+    message(STATUS "compiled mode: ${output}")
+endif()
 if(EXISTS "${WORK_DIR}/build/vaelet_consumer_openmp")
     run("${WORK_DIR}/build/vaelet_consumer_openmp")
     message(STATUS "${output}")

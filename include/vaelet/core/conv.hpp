@@ -22,6 +22,7 @@
 // heap for large products, as for `linear`).
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/tape.hpp"
 
 #include <algorithm>
@@ -370,5 +371,11 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const
     });
     return t.last();
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_CONV_TEMPLATES(prefix, T) \
+    prefix template Var<T> conv2d<T>(const Var<T>&, const Var<T>&, const Var<T>&, const Conv2dShape&);           \
+    prefix template Var<T> conv_transpose2d<T>(const Var<T>&, const Var<T>&, const Var<T>&, const Conv2dShape&);
+VAELET_EXTERN_TEMPLATES(VAELET_CONV_TEMPLATES)
 
 }  // namespace vaelet

@@ -12,6 +12,7 @@
 //  * Rules are plain functions (capture-less lambdas), so recording an op allocates nothing.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/tape.hpp"
 
 #include <algorithm>
@@ -581,5 +582,43 @@ Var<T> reshape(const Var<T>& a, Index rows, Index cols) {
     n.value = Eigen::Map<const Matrix<T>>(a.value().data(), rows, cols);
     return t.last();
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_OPS_TEMPLATES(prefix, T) \
+    prefix template Var<T> add<T>(const Var<T>&, const Var<T>&);                   \
+    prefix template Var<T> sub<T>(const Var<T>&, const Var<T>&);                   \
+    prefix template Var<T> mul<T>(const Var<T>&, const Var<T>&);                   \
+    prefix template Var<T> div<T>(const Var<T>&, const Var<T>&);                   \
+    prefix template Var<T> matmul<T>(const Var<T>&, const Var<T>&);                \
+    prefix template Var<T> bce_with_logits<T>(const Var<T>&, const Var<T>&);       \
+    prefix template Var<T> gaussian_kl<T>(const Var<T>&, const Var<T>&);           \
+    prefix template Var<T> concat_cols<T>(const Var<T>&, const Var<T>&);           \
+    prefix template Var<T> add_scalar<T>(const Var<T>&, T);                        \
+    prefix template Var<T> mul_scalar<T>(const Var<T>&, T);                        \
+    prefix template Var<T> scalar_div<T>(T, const Var<T>&);                        \
+    prefix template Var<T> linear<T>(const Var<T>&, const Var<T>&, const Var<T>&); \
+    prefix template Var<T> leaky_relu<T>(const Var<T>&, T);                        \
+    prefix template Var<T> clamp_min<T>(const Var<T>&, T);                         \
+    prefix template Var<T> neg<T>(const Var<T>&);                                  \
+    prefix template Var<T> relu<T>(const Var<T>&);                                 \
+    prefix template Var<T> tanh<T>(const Var<T>&);                                 \
+    prefix template Var<T> sigmoid<T>(const Var<T>&);                              \
+    prefix template Var<T> softplus<T>(const Var<T>&);                             \
+    prefix template Var<T> exp<T>(const Var<T>&);                                  \
+    prefix template Var<T> log<T>(const Var<T>&);                                  \
+    prefix template Var<T> sqrt<T>(const Var<T>&);                                 \
+    prefix template Var<T> square<T>(const Var<T>&);                               \
+    prefix template Var<T> sum<T>(const Var<T>&);                                  \
+    prefix template Var<T> mean<T>(const Var<T>&);                                 \
+    prefix template Var<T> sum_per_row<T>(const Var<T>&);                          \
+    prefix template Var<T> mean_per_row<T>(const Var<T>&);                         \
+    prefix template Var<T> sum_per_col<T>(const Var<T>&);                          \
+    prefix template Var<T> mean_per_col<T>(const Var<T>&);                         \
+    prefix template Var<T> log_sum_exp_per_row<T>(const Var<T>&);                  \
+    prefix template Var<T> log_softmax_per_row<T>(const Var<T>&);                  \
+    prefix template Var<T> slice_cols<T>(const Var<T>&, Index, Index);             \
+    prefix template Var<T> repeat_rows<T>(const Var<T>&, Index);                   \
+    prefix template Var<T> reshape<T>(const Var<T>&, Index, Index);               
+VAELET_EXTERN_TEMPLATES(VAELET_OPS_TEMPLATES)
 
 }  // namespace vaelet

@@ -13,6 +13,7 @@
 // `backward()` walks the nodes in reverse creation order, which is already topological: no recursion, no sort.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
 
@@ -374,5 +375,11 @@ private:
     Tape<T>& tape_;
     bool was_;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_TAPE_TEMPLATES(prefix, T) \
+    prefix template class Var<T>;  \
+    prefix template class Tape<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_TAPE_TEMPLATES)
 
 }  // namespace vaelet

@@ -13,6 +13,7 @@
 // and carries on with the next batch, so a resumed run sees the same batches as an uninterrupted one.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
 #include "vaelet/core/random.hpp"
@@ -177,5 +178,10 @@ private:
     Index position_ = 0;
     bool started_ = false;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_BATCHER_TEMPLATES(prefix, T) \
+    prefix template class Batcher<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_BATCHER_TEMPLATES)
 
 }  // namespace vaelet

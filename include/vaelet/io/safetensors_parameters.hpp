@@ -10,6 +10,7 @@
 // io/safetensors.hpp does.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
 #include "vaelet/io/safetensors.hpp"
@@ -85,5 +86,11 @@ void load_parameters(const SafeTensors& st, const ParameterList<T>& params, Stri
     check_parameters(st, params, strict, cast);
     for (const auto& p : params) p.param->value = st.get_matrix<T>(p.name, cast);
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_SAFETENSORS_PARAMETERS_TEMPLATES(prefix, T) \
+    prefix template void save_parameters<T>(SafeTensors&, const ParameterList<T>&);                          \
+    prefix template void load_parameters<T>(const SafeTensors&, const ParameterList<T>&, Strict, FloatCast);
+VAELET_EXTERN_TEMPLATES(VAELET_SAFETENSORS_PARAMETERS_TEMPLATES)
 
 }  // namespace vaelet

@@ -6,6 +6,7 @@
 //   vaelet::mlp<float>({784, 400}, vaelet::Function<float>("swish", swish), rng);   // or one of your own
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/ops.hpp"
 #include "vaelet/nn/function.hpp"
 #include "vaelet/nn/module.hpp"
@@ -95,5 +96,11 @@ private:
     Activation builtin_ = Activation::identity;
     std::optional<Function<T>> function_;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_ACTIVATION_TEMPLATES(prefix, T) \
+    prefix template Var<T> activate<T>(Activation, const Var<T>&); \
+    prefix template class ActivationLayer<T>;                     
+VAELET_EXTERN_TEMPLATES(VAELET_ACTIVATION_TEMPLATES)
 
 }  // namespace vaelet

@@ -10,6 +10,7 @@
 // meant for program start-up, before any model is loaded; the registry is not locked.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/random.hpp"
 #include "vaelet/nn/bypass.hpp"
 #include "vaelet/nn/conv.hpp"
@@ -98,5 +99,10 @@ ModulePtr<T> build_module(const ModuleSpec& spec, Rng& rng) {
     if (!m) throw config_error("the factory registered for module type \"" + type + "\" returned nothing");
     return m;
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_BUILD_TEMPLATES(prefix, T) \
+    prefix template ModulePtr<T> build_module<T>(const ModuleSpec&, Rng&);
+VAELET_EXTERN_TEMPLATES(VAELET_BUILD_TEMPLATES)
 
 }  // namespace vaelet

@@ -5,6 +5,7 @@
 //   vaelet::BypassTail<float> convs(/*tail=*/10, std::move(conv_stack));   // n×(784 + 10) → n×(3136 + 10)
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/ops.hpp"
 #include "vaelet/nn/module.hpp"
 
@@ -44,5 +45,10 @@ private:
     Index tail_;
     ModulePtr<T> inner_;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_BYPASS_TEMPLATES(prefix, T) \
+    prefix template class BypassTail<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_BYPASS_TEMPLATES)
 
 }  // namespace vaelet

@@ -10,6 +10,7 @@
 // holds it as a matrix of the same row-major entries, out × in·kH·kW or in × out·kH·kW); a bias is [out].
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/conv.hpp"
 #include "vaelet/core/random.hpp"
 #include "vaelet/nn/module.hpp"
@@ -152,5 +153,11 @@ public:
 
     ModuleSpec spec() const override { return detail::conv_spec("ConvTranspose2d", shape_); }
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_CONV_LAYERS_TEMPLATES(prefix, T) \
+    prefix template class Conv2d<T>;          \
+    prefix template class ConvTranspose2d<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_CONV_LAYERS_TEMPLATES)
 
 }  // namespace vaelet

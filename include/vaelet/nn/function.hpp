@@ -4,6 +4,7 @@
 //   net.add(swish);                                 // model files store its name; see register_function
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/nn/module.hpp"
 
 #include <functional>
@@ -36,5 +37,10 @@ private:
     std::string name_;
     Fn fn_;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_FUNCTION_TEMPLATES(prefix, T) \
+    prefix template class Function<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_FUNCTION_TEMPLATES)
 
 }  // namespace vaelet

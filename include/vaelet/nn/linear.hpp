@@ -5,6 +5,7 @@
 //   auto h = fc1(tape, x);                         // x is n×784, h is n×400
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/ops.hpp"
 #include "vaelet/core/random.hpp"
 #include "vaelet/nn/module.hpp"
@@ -44,5 +45,10 @@ public:
 
     ModuleSpec spec() const override { return {"Linear", {{"in_features", in()}, {"out_features", out()}}, {}, {}, {}}; }
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_LINEAR_TEMPLATES(prefix, T) \
+    prefix template class Linear<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_LINEAR_TEMPLATES)
 
 }  // namespace vaelet

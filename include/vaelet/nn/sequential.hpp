@@ -5,6 +5,7 @@
 //   auto h = net(tape, x);                          // records relu(fc1(x))
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/nn/activation.hpp"
 #include "vaelet/nn/module.hpp"
 
@@ -70,5 +71,10 @@ public:
 private:
     std::vector<std::pair<std::string, ModulePtr<T>>> children_;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_SEQUENTIAL_TEMPLATES(prefix, T) \
+    prefix template class Sequential<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_SEQUENTIAL_TEMPLATES)
 
 }  // namespace vaelet

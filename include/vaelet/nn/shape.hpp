@@ -6,6 +6,7 @@
 // pass the data unchanged: Unflatten checks the width and states the shape the next layer reads.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/nn/module.hpp"
 
 #include <string>
@@ -51,5 +52,11 @@ private:
     }
     Index c_, h_, w_;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_SHAPE_TEMPLATES(prefix, T) \
+    prefix template class Flatten<T>;   \
+    prefix template class Unflatten<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_SHAPE_TEMPLATES)
 
 }  // namespace vaelet

@@ -13,6 +13,7 @@
 // The scalar factors are computed in double, as Python does, then rounded to T once.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/optim/optimizer.hpp"
 
 #include <cmath>
@@ -165,5 +166,10 @@ private:
     std::vector<Matrix<T>> exp_avg_, exp_avg_sq_;
     std::int64_t step_ = 0;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_ADAM_TEMPLATES(prefix, T) \
+    prefix template class Adam<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_ADAM_TEMPLATES)
 
 }  // namespace vaelet

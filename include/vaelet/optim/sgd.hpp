@@ -12,6 +12,7 @@
 //   p ← p − lr·g
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/optim/optimizer.hpp"
 
 #include <cmath>
@@ -154,5 +155,10 @@ private:
     std::vector<Matrix<T>> momentum_buffer_;  // one per parameter when momentum ≠ 0, else none
     std::int64_t step_ = 0;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_SGD_TEMPLATES(prefix, T) \
+    prefix template class Sgd<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_SGD_TEMPLATES)
 
 }  // namespace vaelet

@@ -12,6 +12,7 @@
 // the same seed gives the same result.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
 #include "vaelet/core/random.hpp"
@@ -170,5 +171,10 @@ KMeansResult<T> kmeans(const Matrix<T>& x, Index k, Rng& rng, const KMeansOption
     }
     return best;
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_KMEANS_TEMPLATES(prefix, T) \
+    prefix template KMeansResult<T> kmeans<T>(const Matrix<T>&, Index, Rng&, const KMeansOptions&);
+VAELET_EXTERN_TEMPLATES(VAELET_KMEANS_TEMPLATES)
 
 }  // namespace vaelet

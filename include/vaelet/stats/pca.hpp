@@ -11,6 +11,7 @@
 // n − 1 in the denominator, as scikit-learn); its ratio is relative to the total variance (the trace).
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
 
@@ -99,5 +100,10 @@ private:
     std::vector<double> explained_variance_;
     std::vector<double> explained_variance_ratio_;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_PCA_TEMPLATES(prefix, T) \
+    prefix template class Pca<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_PCA_TEMPLATES)
 
 }  // namespace vaelet

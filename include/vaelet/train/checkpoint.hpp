@@ -17,6 +17,7 @@
 // the "architecture" metadata existed load too (their model is the MLP of config.model).
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/train/model_file.hpp"
 #include "vaelet/train/metrics.hpp"
 #include "vaelet/train/trainer.hpp"
@@ -266,5 +267,12 @@ TrainedModel<T> load_trained_model(const std::string& path) {
     m.vae = model_from<T>(st);
     return m;
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_CHECKPOINT_TEMPLATES(prefix, T) \
+    prefix template void save_checkpoint<T>(const std::string&, Trainer<T>&, const std::vector<EpochMetrics>&, const RunConfig&); \
+    prefix template std::vector<EpochMetrics> load_checkpoint<T>(const std::string&, Trainer<T>&);                                \
+    prefix template TrainedModel<T> load_trained_model<T>(const std::string&);                                                   
+VAELET_EXTERN_TEMPLATES(VAELET_CHECKPOINT_TEMPLATES)
 
 }  // namespace vaelet

@@ -15,6 +15,7 @@
 // In train/ because it joins the model (vae/) and the file format (io/), which know nothing of each other.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/io/safetensors_parameters.hpp"
 #include "vaelet/vae/architecture.hpp"
 #include "vaelet/vae/conv_vae.hpp"
@@ -569,5 +570,12 @@ std::unique_ptr<Vae<T>> load_model(const std::string& path, const VaeConfig& arc
     o.architecture = architecture;
     return load_model<T>(path, o);
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_MODEL_FILE_TEMPLATES(prefix, T) \
+    prefix template void save_model<T>(const std::string&, Vae<T>&);                                    \
+    prefix template std::unique_ptr<Vae<T>> model_from<T>(const SafeTensors&, const LoadModelOptions&); \
+    prefix template std::unique_ptr<Vae<T>> load_model<T>(const std::string&, const LoadModelOptions&);
+VAELET_EXTERN_TEMPLATES(VAELET_MODEL_FILE_TEMPLATES)
 
 }  // namespace vaelet

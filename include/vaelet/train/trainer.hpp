@@ -26,6 +26,7 @@
 // comes first (free_bits_over_batch).
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/one_hot.hpp"
 #include "vaelet/data/batcher.hpp"
@@ -610,5 +611,10 @@ private:
     Matrix<T> kl_dims_;                           // free bits: the batch's mean KL per latent dimension
     bool stop_agreed_ = false;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_TRAINER_TEMPLATES(prefix, T) \
+    prefix template class Trainer<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_TRAINER_TEMPLATES)
 
 }  // namespace vaelet

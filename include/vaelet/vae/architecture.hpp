@@ -5,6 +5,7 @@
 //   std::unique_ptr<vaelet::Vae<float>> copy = vaelet::build_vae<float>(arch, rng);   // fresh weights
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/nn/build.hpp"
 #include "vaelet/vae/model.hpp"
 
@@ -95,5 +96,11 @@ std::unique_ptr<Vae<T>> build_vae(const ModuleSpec& spec, Rng& rng) {
     parts.conditions = spec.size("conditions");
     return std::make_unique<Vae<T>>(std::move(parts));
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_ARCHITECTURE_TEMPLATES(prefix, T) \
+    prefix template ModuleSpec architecture<T>(Vae<T>&);                           \
+    prefix template std::unique_ptr<Vae<T>> build_vae<T>(const ModuleSpec&, Rng&);
+VAELET_EXTERN_TEMPLATES(VAELET_ARCHITECTURE_TEMPLATES)
 
 }  // namespace vaelet

@@ -20,6 +20,7 @@
 // model file holds, as for the MLP and PyTorch's examples/vae.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/nn/bypass.hpp"
 #include "vaelet/nn/conv.hpp"
 #include "vaelet/nn/shape.hpp"
@@ -161,5 +162,10 @@ VaeParts<T> conv_vae_parts(const ConvVaeConfig& config, Rng& rng) {
     parts.conditions = config.conditions;
     return parts;
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_CONV_VAE_TEMPLATES(prefix, T) \
+    prefix template VaeParts<T> conv_vae_parts<T>(const ConvVaeConfig&, Rng&);
+VAELET_EXTERN_TEMPLATES(VAELET_CONV_VAE_TEMPLATES)
 
 }  // namespace vaelet

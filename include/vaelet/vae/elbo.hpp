@@ -10,6 +10,7 @@
 // else under Adam; its per-image figures equal ours.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/vae/model.hpp"
 
 namespace vaelet {
@@ -80,5 +81,11 @@ ElboTerms<T> elbo(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const E
     terms.loss = elbo_loss(terms, options);
     return terms;
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_ELBO_TEMPLATES(prefix, T) \
+    prefix template ElboTerms<T> elbo<T>(Vae<T>&, Tape<T>&, const Var<T>&, Rng&, const ElboOptions&, const typename Vae<T>::Condition&); \
+    prefix template Var<T> elbo_loss<T>(const ElboTerms<T>&, const ElboOptions&, const Matrix<T>*);                                     
+VAELET_EXTERN_TEMPLATES(VAELET_ELBO_TEMPLATES)
 
 }  // namespace vaelet

@@ -6,6 +6,7 @@
 //   vaelet::Posterior<float> q = vaelet::split_posterior(enc(tape, x));     // q.mu and q.logvar, both n×20
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/nn/mlp.hpp"
 
 #include <string>
@@ -86,5 +87,10 @@ Sequential<T> mlp_encoder(Index input, const std::vector<Index>& hidden, Index l
     net.add("", GaussianHead<T>(width, latent, rng));
     return net;
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_ENCODER_TEMPLATES(prefix, T) \
+    prefix template class GaussianHead<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_ENCODER_TEMPLATES)
 
 }  // namespace vaelet

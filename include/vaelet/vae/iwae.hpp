@@ -9,6 +9,7 @@
 // memory than a few thousand rows.
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/vae/model.hpp"
 
 #include <algorithm>
@@ -86,5 +87,12 @@ Matrix<double> estimate_log_likelihood(Vae<T>& vae, const Matrix<T>& data, Index
     }
     return result;
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_IWAE_TEMPLATES(prefix, T) \
+    prefix template Var<T> log_importance_weights<T>(Vae<T>&, Tape<T>&, const Var<T>&, Index, Rng&, const typename Vae<T>::Condition&);                \
+    prefix template Var<T> iwae_bound<T>(Vae<T>&, Tape<T>&, const Var<T>&, Index, Rng&, const typename Vae<T>::Condition&);                            \
+    prefix template Matrix<double> estimate_log_likelihood<T>(Vae<T>&, const Matrix<T>&, Index, Rng&, Index, const typename Vae<T>::ConditionMatrix&);
+VAELET_EXTERN_TEMPLATES(VAELET_IWAE_TEMPLATES)
 
 }  // namespace vaelet

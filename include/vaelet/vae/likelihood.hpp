@@ -17,6 +17,7 @@
 //   vaelet::Likelihood<float> tab(vaelet::TabularLayout{3, {4, 2}});   // 3 numbers, categoricals of 4 and 2
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/ops.hpp"
 #include "vaelet/core/tabular_layout.hpp"
 #include "vaelet/nn/parameter.hpp"
@@ -183,5 +184,10 @@ private:
     Parameter<T> log_sigma_{1, 1};
     TabularLayout layout_;
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_LIKELIHOOD_TEMPLATES(prefix, T) \
+    prefix template class Likelihood<T>;
+VAELET_EXTERN_TEMPLATES(VAELET_LIKELIHOOD_TEMPLATES)
 
 }  // namespace vaelet

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "vaelet/core/one_hot.hpp"  // conditions are one-hot labels
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/vae/decoder.hpp"
 #include "vaelet/vae/encoder.hpp"
 #include "vaelet/vae/likelihood.hpp"
@@ -251,5 +252,11 @@ private:
     Index latent_ = 0, conditions_ = 0;
     Tape<T> tape_;  // for the evaluation helpers
 };
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_MODEL_TEMPLATES(prefix, T) \
+    prefix template VaeParts<T> mlp_vae_parts<T>(const VaeConfig&, Rng&); \
+    prefix template class Vae<T>;                                        
+VAELET_EXTERN_TEMPLATES(VAELET_MODEL_TEMPLATES)
 
 }  // namespace vaelet

@@ -5,6 +5,7 @@
 //   auto s = vaelet::score_examples(vae, x, rng);      // s.neg_elbo, s.recon_error: n×1, nats
 #pragma once
 
+#include "vaelet/core/extern_templates.hpp"
 #include "vaelet/vae/elbo.hpp"
 
 namespace vaelet {
@@ -37,5 +38,10 @@ ExampleScores score_examples(Vae<T>& vae, const Matrix<T>& x, Rng& rng, int samp
     s.recon_error = -vae.likelihood().log_prob(tape, vae.decode(tape, q.mu, c), xv).value().template cast<double>();
     return s;
 }
+
+// The compiled mode's list (core/extern_templates.hpp).
+#define VAELET_SCORE_TEMPLATES(prefix, T) \
+    prefix template ExampleScores score_examples<T>(Vae<T>&, const Matrix<T>&, Rng&, int, const typename Vae<T>::ConditionMatrix&);
+VAELET_EXTERN_TEMPLATES(VAELET_SCORE_TEMPLATES)
 
 }  // namespace vaelet

@@ -1,0 +1,14 @@
+# cmake/vaeletCompiled.cmake — vaelet_add_compiled(), shared by CMakeLists.txt and the installed vaeletConfig.cmake.
+#
+#   vaelet_add_compiled(<name> <usage target> <source dir>)
+#
+# A static library of vaelet's float and double instantiations (<source dir>/compiled_float.cpp and
+# compiled_double.cpp), compiled with <usage target>'s settings (vaelet::vaelet, or vaelet::openmp so that the
+# convolutions and Eigen's products use threads), that defines VAELET_COMPILED for whatever links it: the compiled
+# mode (include/vaelet/core/extern_templates.hpp). Built only when something links it. An installed vaelet makes it
+# from its installed sources in the user's own build, with the user's compiler and flags.
+function(vaelet_add_compiled name usage source_dir)
+    add_library(${name} STATIC EXCLUDE_FROM_ALL ${source_dir}/compiled_float.cpp ${source_dir}/compiled_double.cpp)
+    target_link_libraries(${name} PUBLIC ${usage})
+    target_compile_definitions(${name} PUBLIC VAELET_COMPILED=1)
+endfunction()
