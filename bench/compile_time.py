@@ -131,6 +131,8 @@ def program_rows(commands, repeat, tmp):
         rel = os.path.relpath(entry["file"], ROOT)
         if not rel.startswith(PROGRAM_DIRS):
             continue
+        if rel.startswith("src/") and "vaelet_dev_compiled" not in entry["command"]:
+            continue  # vaelet::compiled and compiled_openmp compile the same files: the build's own copy only
         argv = without_output(shlex.split(entry["command"]), str(Path(tmp) / "x.o"))
         user, rss = compile_best(argv, repeat)
         rows.append((f"(c) {rel}", user, rss))
@@ -169,10 +171,9 @@ def where(file, commands):
         proc = subprocess.run(argv + ["-ftime-report"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         print(f"g++ -ftime-report, {os.path.relpath(file, ROOT)} (user s, share):")
         for line in proc.stdout.splitlines():
-            if re.match(r"\s*(phase |TOTAL)", line) and " 0.00 (" not in line.split(":")[1][:12]:
-                fields = line.split(":")
-                print(f"  {fields[0].strip():28s} {fields[1].split('(')[0].strip():>7s} s "
-                      f"({fields[1].split('(')[1].split(')')[0].strip()})")
+            m = re.match(r"\s*(phase [^:]*|TOTAL)\s*:\s*([0-9.]+)", line)
+            if m and float(m.group(2)) > 0:
+                print(f"  {m.group(1):28s} {m.group(2):>7s} s")
         clang = [a for a in argv if a not in ("-fopenmp",)]
         clang[0] = "clang++"
         proc = subprocess.run(clang + ["-ftime-trace", "-ftime-trace-granularity=20"], stdout=subprocess.PIPE,

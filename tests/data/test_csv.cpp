@@ -17,7 +17,7 @@ using namespace vaelet;
 namespace {
 
 /// A fresh directory (mkdtemp: parallel test processes never share one), removed at scope exit.
-struct TempDir : vaelet::testing::TempDir {
+struct CsvDir : vaelet::testing::TempDir {
     /// Writes `text` to a file called `name` here and returns its path.
     fs::path file(const std::string& name, const std::string& text) const {
         std::ofstream(path / name, std::ios::binary) << text;
@@ -27,7 +27,7 @@ struct TempDir : vaelet::testing::TempDir {
 
 /// The io_error message read_csv gives for `text` (empty if it reads fine).
 std::string error_for(const std::string& text, const CsvOptions& options = {}) {
-    TempDir dir;
+    CsvDir dir;
     try {
         read_csv(dir.file("t.csv", text), options);
     } catch (const io_error& e) {
@@ -39,7 +39,7 @@ std::string error_for(const std::string& text, const CsvOptions& options = {}) {
 }  // namespace
 
 TEST_CASE("RFC-4180 fields: quotes, doubled quotes, commas and line breaks inside quotes, CRLF, BOM, no last newline") {
-    TempDir dir;
+    CsvDir dir;
     const auto path = dir.file("t.csv", "\xEF\xBB\xBFname,score,note\r\n"
                                         "\"Smith, J\",1.5,\"say \"\"hi\"\"\"\r\n"
                                         "  Lee , 2 ,\"two\nlines\"\r\n"
@@ -62,7 +62,7 @@ TEST_CASE("blank lines are skipped but counted, as a spreadsheet numbers rows") 
 }
 
 TEST_CASE("id columns: detected by name and uniqueness, declared, or not at all") {
-    TempDir dir;
+    CsvDir dir;
     const auto path = dir.file("t.csv",
                                "id,customerId,user_id,paid,store_id,ratio_id,CODE\n"
                                "1,C1,u1,x,7,0.5,a\n"
@@ -95,7 +95,7 @@ TEST_CASE("id columns: detected by name and uniqueness, declared, or not at all"
 }
 
 TEST_CASE("declared kinds: ignored columns keep their text and may be missing, and numeric must parse") {
-    TempDir dir;
+    CsvDir dir;
     const auto path = dir.file("t.csv", "zip,segment,amount\n01234,a,1\n99999,,2\n01234,NA,3\n");
     CsvOptions options;
     options.declare("zip", ColumnKind::categorical).ignore("segment");
@@ -149,7 +149,7 @@ TEST_CASE("malformed files give an io_error that names the file, the row or colu
         CHECK(msg.find("t.csv: ") != std::string::npos);
         CHECK(msg.find(c.expected) != std::string::npos);
     }
-    TempDir dir;
+    CsvDir dir;
     CHECK_THROWS_WITH_AS(read_csv(dir.path / "nope.csv"), doctest::Contains("no such file"), io_error);
     CHECK_THROWS_WITH_AS(read_csv(dir.path), doctest::Contains("is a directory"), io_error);
 }
@@ -163,7 +163,7 @@ TEST_CASE("limits: levels per categorical column, bytes per row, bytes per file"
     CHECK(msg.find("column 'email' has more than 10 distinct values") != std::string::npos);
     CHECK(msg.find("probably an identifier or free text") != std::string::npos);
     CHECK(error_for(many).empty());  // 12 levels are fine under the default 1000
-    TempDir dir;
+    CsvDir dir;
     std::string unique = "name,x\n";
     for (int i = 0; i < 25; ++i) unique += "n" + std::to_string(i) + ",1\n";
     CHECK(read_csv(dir.file("u.csv", unique)).column("name").reason.find("every value is different") != std::string::npos);
@@ -183,7 +183,7 @@ TEST_CASE("write_csv writes what read_csv reads back exactly, quoting where need
     CsvColumn cat{"label, with comma", ColumnKind::categorical, {}, {"a \"b\"", " padded ", "two\nlines", "NA"}, ""};
     CsvColumn free{"notes", ColumnKind::ignored, {}, {"", "x", "", "y"}, ""};
     t.columns = {id, x, cat, free};
-    TempDir dir;
+    CsvDir dir;
     const auto path = dir.path / "out.csv";
     write_csv(path, t);
     CHECK_FALSE(fs::exists(dir.path / "out.csv.tmp"));
@@ -208,7 +208,7 @@ TEST_CASE("write_csv writes what read_csv reads back exactly, quoting where need
 }
 
 TEST_CASE("read_csv_header gives the column names alone, and column_text gives any column as text") {
-    TempDir dir;
+    CsvDir dir;
     const fs::path path = dir.file("t.csv", "\xEF\xBB\xBF" "id, \"a, b\",n\r\nx,1,1.50\ny,2,0\n");
     CHECK(read_csv_header(path) == std::vector<std::string>{"id", "a, b", "n"});
     CHECK(read_csv_header(dir.file("empty.csv", "")).empty());

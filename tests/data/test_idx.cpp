@@ -23,9 +23,9 @@ using vaelet::Dataset;
 using vaelet::Index;
 using Bytes = std::vector<std::uint8_t>;
 
-namespace {
-
 using vaelet::testing::TempDir;  // mkdtemp: parallel test processes never share one
+
+namespace {
 
 void write_bytes(const fs::path& p, const Bytes& bytes) {
     std::ofstream out(p, std::ios::binary);

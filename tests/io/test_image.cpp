@@ -30,9 +30,9 @@
 
 namespace fs = std::filesystem;
 
-namespace {
-
 using vaelet::testing::TempDir;
+
+namespace {
 
 std::uint32_t big_endian_u32(const std::string& bytes, std::size_t at) {
     std::uint32_t v = 0;

@@ -18,7 +18,7 @@ using namespace vaelet;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
+std::string composed_path(const std::string& name) {
     return (std::filesystem::temp_directory_path() / ("vaelet_test_composed_" + name)).string();
 }
 
@@ -67,7 +67,7 @@ TEST_CASE("a hand-built model trains with Trainer, resumes bit-identically from 
     config.train = options();
     config.train.epochs = 6;
     config.train.lr = 1e-2;
-    const std::string straight = temp_path("straight"), stopped = temp_path("stopped"), resumed = temp_path("resumed");
+    const std::string straight = composed_path("straight"), stopped = composed_path("stopped"), resumed = composed_path("resumed");
 
     Losses before, after;
     {

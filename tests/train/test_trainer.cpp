@@ -7,7 +7,7 @@ using namespace vaelet;
 
 namespace {
 
-VaeConfig small_config() {
+VaeConfig trainer_config() {
     VaeConfig c;
     c.input = 64;
     c.hidden = {32};
@@ -15,7 +15,7 @@ VaeConfig small_config() {
     return c;
 }
 
-TrainOptions small_options() {
+TrainOptions trainer_options() {
     TrainOptions o;
     o.epochs = 8;
     o.batch = 32;
@@ -29,11 +29,11 @@ TrainOptions small_options() {
 TEST_CASE("a small VAE learns synthetic images, and the same seed gives a bit-identical run") {
     const Dataset train = testing::synthetic_images(800, 1), test = testing::synthetic_images(200, 2);
     auto run = [&](std::vector<Matrix<float>>& weights) {
-        Rng init(small_options().seed);
-        Vae<float> vae(small_config(), init);
-        Trainer<float> trainer(vae, train, small_options());
+        Rng init(trainer_options().seed);
+        Vae<float> vae(trainer_config(), init);
+        Trainer<float> trainer(vae, train, trainer_options());
         const Losses before = trainer.evaluate(test);
-        while (trainer.epoch() < small_options().epochs) trainer.train_epoch();
+        while (trainer.epoch() < trainer_options().epochs) trainer.train_epoch();
         const Losses after = trainer.evaluate(test);
         for (auto& p : vae.named_parameters()) weights.push_back(p.param->value);
         return std::make_pair(before, after);
@@ -56,9 +56,9 @@ TEST_CASE("a small VAE learns synthetic images, and the same seed gives a bit-id
 
 TEST_CASE("evaluate gives the same figure in any batch size, on the trainer's tape, and leaves training unchanged") {
     const Dataset train = testing::synthetic_images(96, 1), test = testing::synthetic_images(50, 2);
-    Rng init(small_options().seed);
-    Vae<float> vae(small_config(), init);
-    Trainer<float> trainer(vae, train, small_options());
+    Rng init(trainer_options().seed);
+    Vae<float> vae(trainer_config(), init);
+    Trainer<float> trainer(vae, train, trainer_options());
     trainer.train_epoch();
     // The noise is drawn row after row whatever the batches, so only the float sums' order differs.
     const Losses by_training_batch = trainer.evaluate(test), by_7 = trainer.evaluate(test, 12345, 7),
@@ -69,9 +69,9 @@ TEST_CASE("evaluate gives the same figure in any batch size, on the trainer's ta
     CHECK_THROWS_WITH_AS(trainer.evaluate(test, 12345, -1), doctest::Contains("batch must be 0"), config_error);
 
     // Evaluating between epochs does not move the run: same weights as a run that never evaluated.
-    Rng init2(small_options().seed);
-    Vae<float> twin(small_config(), init2);
-    Trainer<float> quiet(twin, train, small_options());
+    Rng init2(trainer_options().seed);
+    Vae<float> twin(trainer_config(), init2);
+    Trainer<float> quiet(twin, train, trainer_options());
     quiet.train_epoch();
     trainer.train_epoch();
     quiet.train_epoch();
@@ -82,8 +82,8 @@ TEST_CASE("evaluate gives the same figure in any batch size, on the trainer's ta
 TEST_CASE("β warm-up rises linearly per step and KL-free training errors are caught") {
     const Dataset train = testing::synthetic_images(64, 3);
     Rng init(1);
-    Vae<float> vae(small_config(), init);
-    TrainOptions o = small_options();
+    Vae<float> vae(trainer_config(), init);
+    TrainOptions o = trainer_options();
     o.warmup_epochs = 2;
     o.beta = 0.5;
     Trainer<float> trainer(vae, train, o);  // 2 batches per epoch, so warm-up lasts 4 steps
@@ -95,27 +95,27 @@ TEST_CASE("β warm-up rises linearly per step and KL-free training errors are ca
     trainer.train_epoch();
     CHECK(trainer.beta() == doctest::Approx(0.5));
 
-    TrainOptions bad = small_options();
+    TrainOptions bad = trainer_options();
     bad.batch = 0;
     CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("batch must be at least 1"), config_error);
     const Dataset wrong = testing::synthetic_images(10, 1).head(10);
-    VaeConfig other = small_config();
+    VaeConfig other = trainer_config();
     other.input = 100;
     Rng r(1);
     Vae<float> mismatched(other, r);
-    CHECK_THROWS_WITH_AS(Trainer<float>(mismatched, train, small_options()), doctest::Contains("features"), shape_error);
+    CHECK_THROWS_WITH_AS(Trainer<float>(mismatched, train, trainer_options()), doctest::Contains("features"), shape_error);
 }
 
 TEST_CASE("a non-finite loss stops training with the step and op named, or skips the batch when asked") {
     const Dataset train = testing::synthetic_images(64, 3);
     Rng init(1);
-    Vae<float> vae(small_config(), init);
+    Vae<float> vae(trainer_config(), init);
     vae.named_parameters()[0].param->value(0, 0) = std::numeric_limits<float>::quiet_NaN();
-    Trainer<float> strict(vae, train, small_options());
+    Trainer<float> strict(vae, train, trainer_options());
     CHECK_THROWS_WITH_AS(strict.train_epoch(), doctest::Contains("step 1"), numeric_error);
     CHECK_THROWS_WITH_AS(strict.train_epoch(), doctest::Contains("encoder.fc1.weight"), numeric_error);
 
-    TrainOptions lenient = small_options();
+    TrainOptions lenient = trainer_options();
     lenient.skip_non_finite = true;
     Trainer<float> skipping(vae, train, lenient);
     skipping.train_epoch();

@@ -62,12 +62,12 @@ struct LinearGaussian {
     }
 };
 
-struct Estimate {
+struct BoundEstimate {
     double mean, standard_error;
 };
 
 /// Mean and standard error of the k-sample bound over `repeats` independent draws for the single example x.
-Estimate mean_bound(LinearGaussian& model, const Matrix<double>& x, Index k, Index repeats, Rng& rng) {
+BoundEstimate mean_bound(LinearGaussian& model, const Matrix<double>& x, Index k, Index repeats, Rng& rng) {
     const Matrix<double> draws = estimate_log_likelihood(model.vae, Matrix<double>(x.replicate(repeats, 1)), k, rng);
     const double mean = draws.mean();
     const double variance = (draws.array() - mean).square().sum() / double(repeats - 1);
@@ -101,10 +101,10 @@ TEST_CASE("linear-Gaussian VAE: ELBO < IWAE-k rising with k < exact log p(x), an
         const auto terms = elbo(model.vae, tape, tape.constant(many), rng);
         const double elbo_mean = -(terms.mean_recon() + terms.mean_kl());
 
-        const Estimate l1 = mean_bound(model, x, 1, 20000, rng);
-        const Estimate l10 = mean_bound(model, x, 10, 4000, rng);
-        const Estimate l100 = mean_bound(model, x, 100, 400, rng);
-        const Estimate l5000 = mean_bound(model, x, 5000, 40, rng);
+        const BoundEstimate l1 = mean_bound(model, x, 1, 20000, rng);
+        const BoundEstimate l10 = mean_bound(model, x, 10, 4000, rng);
+        const BoundEstimate l100 = mean_bound(model, x, 100, 400, rng);
+        const BoundEstimate l5000 = mean_bound(model, x, 5000, 40, rng);
         INFO("x" << i << ": exact " << exact << ", ELBO " << elbo_mean << ", L1 " << l1.mean << ", L10 " << l10.mean
                  << ", L100 " << l100.mean << " ± " << l100.standard_error << ", L5000 " << l5000.mean << " ± "
                  << l5000.standard_error);
