@@ -6,7 +6,8 @@
 # compiled_double.cpp), compiled with <usage target>'s settings (vaelet::vaelet, or vaelet::openmp so that the
 # convolutions and Eigen's products use threads), that defines VAELET_COMPILED for whatever links it: the compiled
 # mode (include/vaelet/core/extern_templates.hpp). Built only when something links it. An installed vaelet makes it
-# from its installed sources in the user's own build, with the user's compiler and flags.
+# from its installed sources in the user's own build, with the user's compiler and global flags (CMAKE_CXX_FLAGS):
+# a -march given to the user's target alone would not reach it, and Eigen's alignment must be the same on both sides.
 function(vaelet_add_compiled name usage source_dir)
     add_library(${name} STATIC EXCLUDE_FROM_ALL ${source_dir}/compiled_float.cpp ${source_dir}/compiled_double.cpp)
     target_link_libraries(${name} PUBLIC ${usage})
