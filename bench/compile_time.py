@@ -25,6 +25,7 @@ import collections
 import json
 import os
 import re
+import resource
 import shlex
 import subprocess
 import sys
@@ -37,26 +38,10 @@ TOUR = ROOT / "examples" / "02_vae_in_memory.cpp"
 PROGRAM_DIRS = ("examples/mnist/", "examples/tabular/", "src/")
 
 
-def run_timed(argv, cwd=None):
-    """Runs argv; returns (exit code, wall s, output). Its CPU comes from Usage around the call."""
-    start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc.returncode, time.perf_counter() - start, proc.stdout
-
-
-class Usage:
-    """CPU seconds and peak RSS of the children reaped between start() and stop()."""
-
-    def __init__(self):
-        import resource
-        self.resource = resource
-        self.before = resource.getrusage(resource.RUSAGE_CHILDREN)
-
-    def stop(self):
-        after = self.resource.getrusage(self.resource.RUSAGE_CHILDREN)
-        user = after.ru_utime - self.before.ru_utime
-        system = after.ru_stime - self.before.ru_stime
-        return user, system, after.ru_maxrss / 1024.0
+def children_cpu_seconds():
+    """User + system CPU seconds of every child process reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def compile_once(argv):
@@ -150,12 +135,12 @@ def whole_build():
              ("build -j2", ["cmake", "--build", str(build), "-j2"]),
              ("ctest -j2", ["ctest", "--test-dir", str(build), "-j2"]))
     for label, argv in steps:
-        usage = Usage()
-        code, wall, out = run_timed(argv, cwd=ROOT)
-        user, system, _ = usage.stop()
-        if code != 0:
-            sys.exit(f"compile_time.py: {label} failed:\n{out[-3000:]}")
-        rows.append((f"(d) {label}", wall, user + system))
+        cpu, start = children_cpu_seconds(), time.perf_counter()
+        proc = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        wall, cpu = time.perf_counter() - start, children_cpu_seconds() - cpu
+        if proc.returncode != 0:
+            sys.exit(f"compile_time.py: {label} failed:\n{proc.stdout[-3000:]}")
+        rows.append((f"(d) {label}", wall, cpu))
     return rows
 
 

@@ -618,7 +618,7 @@ Var<T> reshape(const Var<T>& a, Index rows, Index cols) {
     prefix template Var<T> log_softmax_per_row<T>(const Var<T>&);                  \
     prefix template Var<T> slice_cols<T>(const Var<T>&, Index, Index);             \
     prefix template Var<T> repeat_rows<T>(const Var<T>&, Index);                   \
-    prefix template Var<T> reshape<T>(const Var<T>&, Index, Index);               
+    prefix template Var<T> reshape<T>(const Var<T>&, Index, Index);
 VAELET_EXTERN_TEMPLATES(VAELET_OPS_TEMPLATES)
 
 }  // namespace vaelet

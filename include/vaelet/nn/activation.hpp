@@ -100,7 +100,7 @@ private:
 // The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_ACTIVATION_TEMPLATES(prefix, T) \
     prefix template Var<T> activate<T>(Activation, const Var<T>&); \
-    prefix template class ActivationLayer<T>;                     
+    prefix template class ActivationLayer<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_ACTIVATION_TEMPLATES)
 
 }  // namespace vaelet

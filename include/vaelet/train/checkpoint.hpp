@@ -272,7 +272,7 @@ TrainedModel<T> load_trained_model(const std::string& path) {
 #define VAELET_CHECKPOINT_TEMPLATES(prefix, T) \
     prefix template void save_checkpoint<T>(const std::string&, Trainer<T>&, const std::vector<EpochMetrics>&, const RunConfig&); \
     prefix template std::vector<EpochMetrics> load_checkpoint<T>(const std::string&, Trainer<T>&);                                \
-    prefix template TrainedModel<T> load_trained_model<T>(const std::string&);                                                   
+    prefix template TrainedModel<T> load_trained_model<T>(const std::string&);
 VAELET_EXTERN_TEMPLATES(VAELET_CHECKPOINT_TEMPLATES)
 
 }  // namespace vaelet

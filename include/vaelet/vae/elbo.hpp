@@ -85,7 +85,7 @@ ElboTerms<T> elbo(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const E
 // The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_ELBO_TEMPLATES(prefix, T) \
     prefix template ElboTerms<T> elbo<T>(Vae<T>&, Tape<T>&, const Var<T>&, Rng&, const ElboOptions&, const typename Vae<T>::Condition&); \
-    prefix template Var<T> elbo_loss<T>(const ElboTerms<T>&, const ElboOptions&, const Matrix<T>*);                                     
+    prefix template Var<T> elbo_loss<T>(const ElboTerms<T>&, const ElboOptions&, const Matrix<T>*);
 VAELET_EXTERN_TEMPLATES(VAELET_ELBO_TEMPLATES)
 
 }  // namespace vaelet

@@ -256,7 +256,7 @@ private:
 // The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_MODEL_TEMPLATES(prefix, T) \
     prefix template VaeParts<T> mlp_vae_parts<T>(const VaeConfig&, Rng&); \
-    prefix template class Vae<T>;                                        
+    prefix template class Vae<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_MODEL_TEMPLATES)
 
 }  // namespace vaelet
