@@ -60,12 +60,27 @@ inline vaelet::TrainOptions train_options(const TrainFlags& f) {
     o.clip_norm = f.clip_norm;
     o.skip_non_finite = f.skip_nonfinite;
     o.seed = f.seed;
+    if (f.model != "vae" && f.model != "iwae" && f.model != "vamp")
+        throw vaelet::config_error("--model is \"" + f.model + "\"; use vae, iwae or vamp");
+    if (f.pseudo_inputs != 0 && f.model != "vamp")
+        throw vaelet::config_error("--pseudo-inputs is for --model vamp (the VampPrior)");
+    if (f.model == "iwae") o.objective = "iwae";
+    o.samples = f.samples != 0 ? f.samples : f.model == "iwae" ? 5 : 1;  // a bad count: validate() names the flag
+    o.dreg = f.dreg;
     try {
         o.validate();
     } catch (const vaelet::config_error& e) {
         throw vaelet::config_error(in_flags(e.what()));
     }
     return o;
+}
+
+/// The prior that --model names into a model configuration (a VaeConfig or a ConvVaeConfig, which validates it):
+/// the VampPrior of --pseudo-inputs (default 500) for vamp, else the standard normal.
+template <class ModelConfig>
+void set_prior(const TrainFlags& f, ModelConfig& c) {
+    c.prior = f.model == "vamp" ? "vamp" : "standard";
+    c.pseudo_inputs = f.pseudo_inputs != 0 ? vaelet::Index(f.pseudo_inputs) : 500;
 }
 
 /// The files of a run directory that `train` writes after every epoch.

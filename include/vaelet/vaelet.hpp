@@ -40,6 +40,7 @@
 #include "vaelet/vae/architecture.hpp"
 #include "vaelet/vae/conv_vae.hpp"
 #include "vaelet/vae/decoder.hpp"
+#include "vaelet/vae/density.hpp"
 #include "vaelet/vae/elbo.hpp"
 #include "vaelet/vae/encoder.hpp"
 #include "vaelet/vae/iwae.hpp"
@@ -48,6 +49,7 @@
 #include "vaelet/vae/prior.hpp"
 #include "vaelet/vae/sampler.hpp"
 #include "vaelet/vae/score.hpp"
+#include "vaelet/vae/vamp_prior.hpp"
 
 #include "vaelet/data/batcher.hpp"
 #include "vaelet/data/csv.hpp"

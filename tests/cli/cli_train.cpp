@@ -132,3 +132,78 @@ TEST_CASE("train: --optimizer sgd --momentum --schedule cosine trains, records t
                                   small_model()));
     check_one_message(bad, 1, {"--momentum is SGD's; with adam leave it 0"});
 }
+
+TEST_CASE("train: --model iwae --samples 3 --dreg trains, records the objective, resumes into the same run, and evaluates") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    const Args iwae = {"--model", "iwae", "--samples", "3", "--dreg"};
+    const Result straight = run(concat(
+        concat({"train", "--data", t.data.string(), "--out", (dir / "straight").string(), "--epochs", "2"}, small_model()),
+        iwae));
+    INFO(straight.output);
+    REQUIRE(straight.code == 0);
+    const auto ckpt = (dir / "straight" / "checkpoint.safetensors").string();
+    const vaelet::RunConfig c = vaelet::read_checkpoint_config(ckpt);
+    CHECK(c.train.objective == "iwae");
+    CHECK(c.train.samples == 3);
+    CHECK(c.train.dreg);
+    check_metrics(dir / "straight" / "metrics.csv", 2);
+
+    const std::string out = (dir / "resumed").string();
+    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), iwae));
+    REQUIRE(r.code == 0);
+    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    check_same_run(dir / "resumed", dir / "straight");
+
+    const Result eval = run({"eval", "--ckpt", ckpt, "--data", t.data.string(), "--k", "20"});
+    INFO(eval.output);
+    CHECK(eval.code == 0);
+
+    check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--samples", "3"},
+                                 small_model())),
+                      1, {"--samples is for the IWAE objective; with the ELBO leave it 1"});
+    check_one_message(run(concat(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(),
+                                         "--free-bits", "0.5"},
+                                        small_model()),
+                                 iwae)),
+                      1, {"--free-bits is for the ELBO"});
+    check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--model", "vq"},
+                                 small_model())),
+                      1, {"--model is \"vq\"; use vae, iwae or vamp"});
+}
+
+TEST_CASE("train: --model vamp --pseudo-inputs 10 learns a VampPrior that the checkpoint keeps and the tools sample from") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    const Result trained = run(concat(concat({"train", "--data", t.data.string(), "--out", (dir / "vamp").string(),
+                                              "--epochs", "1"},
+                                             small_model()),
+                                      {"--model", "vamp", "--pseudo-inputs", "10"}));
+    INFO(trained.output);
+    REQUIRE(trained.code == 0);
+    const auto ckpt = (dir / "vamp" / "checkpoint.safetensors").string();
+    const vaelet::RunConfig c = vaelet::read_checkpoint_config(ckpt);
+    CHECK(c.model->prior == "vamp");
+    CHECK(c.model->pseudo_inputs == 10);
+    CHECK(vaelet::load_safetensors(ckpt).at("prior.pseudo_inputs").shape == std::vector<std::int64_t>{10, 784});
+    CHECK(dynamic_cast<vaelet::VampPrior<float>*>(&vaelet::load_model<float>(ckpt)->prior()) != nullptr);
+
+    const Result sample = run({"sample", "--ckpt", ckpt, "--out", (dir / "samples.png").string(), "--n", "16"});
+    INFO(sample.output);
+    CHECK(sample.code == 0);
+    CHECK(png_size(dir / "samples.png") == grid_size(16, 4));
+    const Result eval = run({"eval", "--ckpt", ckpt, "--data", t.data.string(), "--k", "20"});
+    INFO(eval.output);
+    CHECK(eval.code == 0);
+
+    check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(),
+                                  "--pseudo-inputs", "5"},
+                                 small_model())),
+                      1, {"--pseudo-inputs is for --model vamp"});
+    check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--model", "vamp",
+                                  "--conditional"},
+                                 small_model())),
+                      1, {"the VampPrior is for unconditional models"});
+}

@@ -41,9 +41,15 @@ RunConfig config() {
 
 }  // namespace
 
-TEST_CASE("a checkpoint taken mid-epoch resumes into a bit-identical run") {
+TEST_CASE("a checkpoint taken mid-epoch resumes into a bit-identical run, with the ELBO and with IWAE") {
     const Dataset train = testing::synthetic_images(100, 4);
-    const RunConfig c = config();
+    RunConfig c = config();
+    SUBCASE("the ELBO") {}
+    SUBCASE("IWAE, k = 3, DReG") {
+        c.train.objective = "iwae";
+        c.train.samples = 3;
+        c.train.dreg = true;
+    }
     const std::string straight = temp_path("straight"), interrupted = temp_path("interrupted"), resumed = temp_path("resumed");
 
     {  // uninterrupted
@@ -69,6 +75,9 @@ TEST_CASE("a checkpoint taken mid-epoch resumes into a bit-identical run") {
         const RunConfig loaded = read_checkpoint_config(interrupted);
         CHECK(loaded.model->latent == 3);
         CHECK(loaded.train.batch == 16);
+        CHECK(loaded.train.objective == c.train.objective);
+        CHECK(loaded.train.samples == c.train.samples);
+        CHECK(loaded.train.dreg == c.train.dreg);
         Rng init(1234);  // different initial weights: the checkpoint must overwrite them all
         Vae<float> vae(*loaded.model, init);
         Trainer<float> t(vae, train, loaded.train);

@@ -181,6 +181,25 @@ TEST_CASE("the trainer takes SGD with momentum, AdamW, or an optimizer of your o
     bad = options();
     bad.schedule = "step";
     CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("schedule"), config_error);
+    bad = options();
+    bad.objective = "vr";
+    CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("objective \"vr\" is not one of elbo, iwae"),
+                         config_error);
+    bad = options();
+    bad.samples = 5;
+    CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("samples is for the IWAE objective"),
+                         config_error);
+    bad.objective = "iwae";
+    bad.samples = 0;
+    CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("samples must be at least 1, got 0"),
+                         config_error);
+    bad = options();
+    bad.dreg = true;
+    CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("dreg is for the IWAE objective"),
+                         config_error);
+    bad.objective = "iwae";
+    bad.free_bits = 0.5;
+    CHECK_THROWS_WITH_AS(Trainer<float>(vae, train, bad), doctest::Contains("free_bits is for the ELBO"), config_error);
 }
 
 TEST_CASE("fit evaluates each epoch and stops when an epoch callback says so, and EarlyStopping waits `patience` epochs") {

@@ -273,3 +273,25 @@ TEST_CASE("free bits floor the whole batch's KL per dimension, also when the bat
         }
     }
 }
+
+TEST_CASE("IWAE training (k = 4, DReG, warm-up) data-parallel is the single-process run: each process skips k draws per row") {
+    const Dataset data = testing::synthetic_images(203, 1);
+    TrainOptions options = small_options();
+    options.objective = "iwae";
+    options.samples = 4;
+    options.dreg = true;
+    options.warmup_epochs = 1;
+    const Outcome<double> alone = train_alone<double>(data, options);
+    for (const int processes : {2, 3}) {
+        CAPTURE(processes);
+        for (const auto& o : train_together<double>(data, options, processes)) {
+            REQUIRE(o.error.empty());
+            CHECK(same_state(o.noise, alone.noise));
+            const double off = max_difference(o.weights, alone.weights);
+            INFO("largest weight difference from the single process: " << off);
+            CHECK(off < 1e-10);
+            REQUIRE(o.epochs.size() == alone.epochs.size());
+            CHECK(o.epochs.back().recon == doctest::Approx(alone.epochs.back().recon).epsilon(1e-12));
+        }
+    }
+}

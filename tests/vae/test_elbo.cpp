@@ -1,5 +1,6 @@
 #include "vaelet/core/gradcheck.hpp"
 #include "vaelet/vae/elbo.hpp"
+#include "whole_gradient.hpp"
 
 #include <doctest/doctest.h>
 
@@ -57,21 +58,13 @@ TEST_CASE_TEMPLATE("the whole ELBO's gradient checks against every parameter, ε
             Vae<T> vae = small_vae<T>(kind, init);
             Matrix<T> x(3, 5);
             init.fill_uniform(x, 0.0, 1.0);
-            auto params = vae.named_parameters();
             ElboOptions options;
             options.beta = 0.7;
             options.free_bits = free_bits;
-            auto f = [&](Tape<T>& tape) {
+            testing::check_whole_gradient<T>(vae, [&](Tape<T>& tape) {
                 Rng noise(11);  // the same ε every evaluation
                 return elbo(vae, tape, tape.constant(x), noise, options).loss;
-            };
-            GradcheckOptions<T> tolerance;
-            if (std::is_same<T, float>::value) tolerance.tolerance = T(2e-2);
-            const auto report = gradcheck_parameters<T>(f, params, tolerance);
-            INFO(likelihood_name(kind) << " free bits " << free_bits << ": " << report.describe() << " in "
-                                       << (report.input >= 0 ? params[std::size_t(report.input)].name : ""));
-            CHECK(report.ok);
-            CHECK(report.entries_checked == vae.parameter_count());
+            }, std::string(likelihood_name(kind)) + " free bits " + std::to_string(free_bits));
         }
     }
 }

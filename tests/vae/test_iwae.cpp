@@ -1,6 +1,7 @@
 #include "vaelet/vae/elbo.hpp"
 #include "vaelet/vae/iwae.hpp"
 #include "vaelet/vae/score.hpp"
+#include "whole_gradient.hpp"
 
 #include <doctest/doctest.h>
 
@@ -37,8 +38,13 @@ struct LinearGaussian {
         return c;
     }
 
-    LinearGaussian() : vae(config(), rng) {
-        W << 1.0, 0.8, -0.5, 0.9, 0.3, -0.2, 0.7, 0.6;  // correlated columns: the true posterior is not diagonal
+    /// The default W has correlated columns: the true posterior is not diagonal. `exact_posterior` takes
+    /// orthogonal columns instead, which make it diagonal: q is then exactly p(z|x) and every weight is p(x).
+    explicit LinearGaussian(bool exact_posterior = false) : vae(config(), rng) {
+        if (exact_posterior)
+            W << 1.0, 0.5, 0.5, -1.0, -0.5, 0.0, 0.0, 0.3;
+        else
+            W << 1.0, 0.8, -0.5, 0.9, 0.3, -0.2, 0.7, 0.6;
         b << 0.2, -0.1, 0.4, 0.0;
         const Eigen::MatrixXd M = W.transpose() * W + sigma * sigma * Eigen::MatrixXd::Identity(d, d);
         const Eigen::MatrixXd A = M.inverse() * W.transpose();
@@ -82,6 +88,41 @@ VaeConfig conditional_config() {
     config.latent = 2;
     config.conditions = 3;
     return config;
+}
+
+/// A small MLP VAE (5-4-2, tanh: smooth, so central differences are exact enough everywhere).
+template <class T>
+Vae<T> smooth_vae(LikelihoodKind likelihood, Rng& rng) {
+    VaeConfig config;
+    config.input = 5;
+    config.hidden = {4};
+    config.latent = 2;
+    config.activation = Activation::tanh;
+    config.likelihood = likelihood;
+    return Vae<T>(config, rng);
+}
+
+/// The gradient of iwae()'s loss for one draw of the noise from `rng`, all parameters in one row.
+Eigen::RowVectorXd iwae_gradient(Vae<double>& vae, const Matrix<double>& x, Rng& rng, const IwaeOptions& options) {
+    auto params = vae.named_parameters();
+    for (auto& p : params) p.param->zero_grad();
+    Tape<double> tape;
+    tape.backward(iwae(vae, tape, tape.constant(x), rng, options).loss);
+    Eigen::RowVectorXd g(vae.parameter_count());
+    Index at = 0;
+    for (auto& p : params) {
+        g.segment(at, p.param->grad.size()) = Eigen::Map<const Eigen::RowVectorXd>(p.param->grad.data(), p.param->grad.size());
+        at += p.param->grad.size();
+    }
+    return g;
+}
+
+/// How many of the leading entries of a gradient row are the encoder's.
+Index encoder_entries(Vae<double>& vae) {
+    Index n = 0;
+    for (auto& p : vae.named_parameters())
+        if (p.name.rfind("encoder.", 0) == 0) n += p.param->size();
+    return n;
 }
 
 }  // namespace
@@ -193,4 +234,94 @@ TEST_CASE("conditions with another number of rows than the data are a shape erro
     CHECK_THROWS_WITH_AS(estimate_log_likelihood(vae, x, 7, rng, 7, short_c),
                          doctest::Contains("2 rows of conditions for 4 rows of data"), shape_error);
     CHECK_THROWS_AS(score_examples(vae, x, rng, 1, short_c), shape_error);
+}
+
+TEST_CASE_TEMPLATE("the whole IWAE loss's gradient checks against every parameter, ε held fixed", T, float, double) {
+    for (LikelihoodKind kind : {LikelihoodKind::bernoulli, LikelihoodKind::gaussian_learned_per_dim}) {
+        for (double beta : {1.0, 0.6}) {
+            Rng init(4);
+            Vae<T> vae = smooth_vae<T>(kind, init);
+            Matrix<T> x(3, 5);
+            init.fill_uniform(x, 0.0, 1.0);
+            testing::check_whole_gradient<T>(vae, [&](Tape<T>& tape) {
+                Rng noise(11);  // the same ε every evaluation
+                return iwae(vae, tape, tape.constant(x), noise, {/*samples=*/4, beta}).loss;
+            }, std::string(likelihood_name(kind)) + " beta " + std::to_string(beta));
+        }
+    }
+}
+
+TEST_CASE("iwae(): its loss is −mean IWAE-k bound, its terms the sample means, and k = 1 is the β-ELBO") {
+    Rng init(4);
+    Vae<double> vae = smooth_vae<double>(LikelihoodKind::bernoulli, init);
+    Matrix<double> x(3, 5);
+    init.fill_uniform(x, 0.0, 1.0);
+    Tape<double> tape;
+    for (const bool dreg : {false, true}) {
+        CAPTURE(dreg);
+        Rng a(7), b(7);
+        const ElboTerms<double> terms = iwae(vae, tape, tape.constant(x), a, {6, 1.0, dreg});
+        const Var<double> bound = iwae_bound(vae, tape, tape.constant(x), 6, b);
+        CHECK(terms.loss.item() == doctest::Approx(-bound.value().mean()).epsilon(1e-12));
+        CHECK(terms.recon.rows() == 3);
+        CHECK(terms.kl.rows() == 3);
+        CHECK(terms.forward.z.rows() == 18);
+        // Jensen: the bound of the k weights is above their mean log, −(recon + kl).
+        for (Index r = 0; r < 3; ++r)
+            CHECK(-bound.value()(r, 0) <= terms.recon.value()(r, 0) + terms.kl.value()(r, 0) + 1e-12);
+    }
+    // k = 1: the same draws as elbo(), the same recon; the loss is recon + β·(the sample's log q − log p).
+    Rng a(9), b(9);
+    const ElboTerms<double> one = iwae(vae, tape, tape.constant(x), a, {1, 0.3});
+    const ElboTerms<double> reference = elbo(vae, tape, tape.constant(x), b, {0.3, 0.0});
+    CHECK((one.recon.value() - reference.recon.value()).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK(one.loss.item() == doctest::Approx(one.mean_recon() + 0.3 * one.mean_kl()).epsilon(1e-12));
+    CHECK_THROWS_AS(iwae(vae, tape, tape.constant(x), a, {0}), config_error);
+    CHECK_THROWS_AS(iwae(vae, tape, tape.constant(Matrix<double>::Zero(2, 4)), a), shape_error);
+}
+
+TEST_CASE("DReG: with q the exact posterior the encoder's gradient is zero (IWAE's is not), and the decoder's is IWAE's") {
+    LinearGaussian model(/*exact_posterior=*/true);
+    Matrix<double> x(2, D);
+    x << 0.5, -0.3, 1.0, 0.2, -1.2, 0.4, 0.1, 0.9;
+    const Index enc = encoder_entries(model.vae);
+    for (const Index k : {1, 5}) {
+        CAPTURE(k);
+        Rng a(3), b(3);
+        const Eigen::RowVectorXd plain = iwae_gradient(model.vae, x, a, {k, 1.0, false});
+        const Eigen::RowVectorXd dreg = iwae_gradient(model.vae, x, b, {k, 1.0, true});
+        INFO("encoder gradient: IWAE " << plain.head(enc) << " | DReG " << dreg.head(enc));
+        CHECK(plain.head(enc).cwiseAbs().maxCoeff() > 1e-2);  // the score-function term's noise
+        CHECK(dreg.head(enc).cwiseAbs().maxCoeff() < 1e-10);  // every weight is p(x): nothing to follow
+        CHECK((plain.tail(plain.size() - enc) - dreg.tail(dreg.size() - enc)).cwiseAbs().maxCoeff() < 1e-12);
+    }
+}
+
+TEST_CASE("DReG's encoder gradient has IWAE's expectation (β = 1 and β = 0.5), within 4 standard errors") {
+    Rng init(8);
+    Vae<double> vae = smooth_vae<double>(LikelihoodKind::bernoulli, init);
+    Matrix<double> x(2, 5);
+    init.fill_uniform(x, 0.0, 1.0);
+    const Index enc = encoder_entries(vae), draws = 4000;
+    for (const double beta : {1.0, 0.5}) {
+        CAPTURE(beta);
+        Eigen::MatrixXd plain(draws, enc), dreg(draws, enc);
+        Rng a(21), b(22);
+        for (Index i = 0; i < draws; ++i) {
+            plain.row(i) = iwae_gradient(vae, x, a, {4, beta, false}).head(enc);
+            dreg.row(i) = iwae_gradient(vae, x, b, {4, beta, true}).head(enc);
+        }
+        const auto mean_and_variance = [&](const Eigen::MatrixXd& g) {
+            const Eigen::RowVectorXd mean = g.colwise().mean();
+            const Eigen::RowVectorXd var = (g.rowwise() - mean).array().square().colwise().sum() / double(draws - 1);
+            return std::make_pair(mean, var);
+        };
+        const auto [plain_mean, plain_var] = mean_and_variance(plain);
+        const auto [dreg_mean, dreg_var] = mean_and_variance(dreg);
+        const Eigen::ArrayXd z = (dreg_mean - plain_mean).array() / ((plain_var + dreg_var).array() / double(draws)).sqrt();
+        INFO("largest |difference| / standard error: " << z.abs().maxCoeff() << "; mean variance IWAE "
+                                                       << plain_var.mean() << ", DReG " << dreg_var.mean());
+        CHECK(z.abs().maxCoeff() < 4.0);
+        CHECK(dreg_var.mean() < plain_var.mean());  // the point of it
+    }
 }

@@ -187,11 +187,12 @@ inline VaeConfig parse_vae_config(const std::string& text, VaeConfig base = {}) 
             if (used != s.size()) throw config_error("architecture: " + key + "=" + value + " is not a number");
             return d;
         };
-        VaeConfig::fields(base, [&](const char* name, auto& field) {
+        VaeConfig::fields(base, [&](const char* name, auto& field, bool = true) {
             if (key != name) return;
             known = true;
             using V = std::decay_t<decltype(field)>;
             if constexpr (std::is_same_v<V, Activation>) field = parse_activation(value);
+            else if constexpr (std::is_same_v<V, std::string>) field = value;
             else if constexpr (std::is_same_v<V, LikelihoodKind>) field = parse_likelihood(value);
             else if constexpr (std::is_same_v<V, std::vector<Index>>) {
                 field.clear();
@@ -207,7 +208,7 @@ inline VaeConfig parse_vae_config(const std::string& text, VaeConfig base = {}) 
         });
         if (!known)
             throw config_error("architecture: no field \"" + key + "\"; the fields are input, hidden, latent, "
-                               "activation, likelihood, sigma, conditions");
+                               "activation, likelihood, sigma, conditions, prior, pseudo_inputs");
     }
     return base;
 }

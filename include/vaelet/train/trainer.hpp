@@ -1,5 +1,5 @@
 // vaelet/train/trainer.hpp — the training loop of any VAE on a Dataset (images, or rows of a table): shuffled
-// mini-batches, the ELBO with β warm-up and free bits, any optimizer and learning-rate schedule, a NaN guard,
+// mini-batches, the ELBO with β warm-up and free bits or the IWAE bound, any optimizer and learning-rate schedule, a NaN guard,
 // evaluation, per-step and per-epoch callbacks (early stopping is one), and a state that checkpoints and resumes
 // exactly.
 //
@@ -36,7 +36,7 @@
 #include "vaelet/optim/schedule.hpp"
 #include "vaelet/parallel/communicator.hpp"
 #include "vaelet/train/nan_guard.hpp"
-#include "vaelet/vae/elbo.hpp"
+#include "vaelet/vae/iwae.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -63,6 +63,9 @@ struct TrainOptions {
     double beta = 1.0;           // final KL weight
     double warmup_epochs = 0.0;  // β rises linearly from 0 to `beta` over this many epochs (0: no warm-up)
     double free_bits = 0.0;      // KL floor per latent dimension, nats
+    std::string objective = "elbo";  // "elbo", or "iwae": the IWAE-k bound (vae/iwae.hpp)
+    Index samples = 1;           // IWAE's k, importance samples per example
+    bool dreg = false;           // IWAE: the doubly reparameterized encoder gradient
     double clip_norm = 0.0;      // > 0: clip the gradient's global norm to this
     bool skip_non_finite = false;  // on a NaN/Inf loss or gradient: skip the batch (true) or stop with an error
     std::uint64_t seed = 1;
@@ -85,6 +88,9 @@ struct TrainOptions {
         f("clip_norm", o.clip_norm, true);
         f("skip_non_finite", o.skip_non_finite, true);
         f("seed", o.seed, true);
+        f("objective", o.objective, false);
+        f("samples", o.samples, false);
+        f("dreg", o.dreg, false);
     }
 
     /// Throws config_error naming the field (TrainOptions' name; a program maps it to its flag).
@@ -105,6 +111,12 @@ struct TrainOptions {
         if (!(warmup_epochs >= 0)) fail("warmup_epochs must be 0 or more");
         if (!(free_bits >= 0)) fail("free_bits must be 0 or more");
         if (!(clip_norm >= 0)) fail("clip_norm must be 0 (off) or more");
+        if (objective != "elbo" && objective != "iwae") fail("objective \"" + objective + "\" is not one of elbo, iwae");
+        if (samples < 1) fail("samples must be at least 1, got " + std::to_string(samples));
+        if (objective != "iwae" && samples != 1) fail("samples is for the IWAE objective; with the ELBO leave it 1");
+        if (objective != "iwae" && dreg) fail("dreg is for the IWAE objective; with the ELBO leave it off");
+        if (objective == "iwae" && free_bits > 0)
+            fail("free_bits is for the ELBO; the IWAE bound has no per-dimension KL to floor (leave it 0)");
     }
 
     /// validate(), and that `processes` training data-parallel can each have a share of every batch.
@@ -140,7 +152,8 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const ParameterList<T>& params, con
 inline constexpr const char* non_finite_advice =
     "; lower the learning rate (lr), clip the gradient norm (clip_norm), or skip such batches (skip_non_finite)";
 
-/// Mean losses per example in nats: loss = recon + kl (the negative ELBO, with β = 1).
+/// Mean losses per example in nats: loss = recon + kl (the negative ELBO, with β = 1; training with the IWAE
+/// objective, the Monte-Carlo mean over its k samples).
 struct Losses {
     double loss = 0, recon = 0, kl = 0;
 };
@@ -310,8 +323,8 @@ public:
     /// True when the last train_epoch ran to the end of the epoch (not stopped midway).
     bool finished() const { return !in_epoch_; }
 
-    /// Mean losses over `data` with β = 1, through a sample z ~ q(z|x) as in training, with noise from a
-    /// stream seeded by `seed` (so the figure is reproducible and training's streams don't move). It runs in
+    /// Mean losses over `data`: the ELBO with β = 1 whatever the objective, through a sample z ~ q(z|x), with
+    /// noise from a stream seeded by `seed` (so the figure is reproducible and training's streams don't move). It runs in
     /// batches of `batch` rows (0: the training batch) on the trainer's own tape, whose buffers training has
     /// already sized: evaluating takes no memory beyond a step's (a separate tape of 1000 rows put the conv VAE's
     /// Fashion-MNIST run at 712 MB peak RSS). Call it between steps (from a callback, say), not from inside one.
@@ -476,7 +489,8 @@ private:
     /// drawing their noise and skipping the other processes' so the stream stays where one process's would be.
     template <class Batch>
     std::optional<ElboTerms<T>> forward(const Batch& x, const std::vector<std::uint8_t>& labels) {
-        const Index latent = vae_.latent(), total = batcher_.batch_rows(), mine = x.rows();
+        const Index latent = vae_.latent() * options_.samples;  // normals drawn per example
+        const Index total = batcher_.batch_rows(), mine = x.rows();
         const Index before = batcher_.slice_begin(), after = total - before - mine;
         ElboOptions eo;
         eo.beta = last_beta_ = beta();
@@ -486,7 +500,10 @@ private:
         std::optional<ElboTerms<T>> terms;
         if (mine > 0) {
             const typename Vae<T>::Condition c = condition(tape_, labels);
-            terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, c);
+            if (options_.objective == "iwae")
+                terms = iwae(vae_, tape_, tape_.constant(x), noise_rng_, {options_.samples, eo.beta, options_.dreg}, c);
+            else
+                terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, c);
         }
         noise_rng_.skip_normals(std::uint64_t(after * latent));
         if (peers_ && options_.free_bits > 0) free_bits_over_batch(terms ? &*terms : nullptr, total, eo);

@@ -85,10 +85,12 @@ std::unique_ptr<Vae<T>> build_vae(const ModuleSpec& spec, Rng& rng) {
                                                  name("logvar", "fc22"));
     });
     const ModuleSpec& prior = detail::child(spec, "prior");
-    if (prior.type != "StandardNormal")
+    if (prior.type != "StandardNormal" && prior.type != "VampPrior")
         throw config_error("architecture: the prior \"" + prior.type + "\" is not one this version builds "
-                           "(it knows StandardNormal)");
+                           "(it knows StandardNormal and VampPrior)");
     VaeParts<T> parts;
+    if (prior.type == "VampPrior")
+        parts.prior = std::make_unique<VampPrior<T>>(prior.size("pseudo_inputs"), prior.size("input"), rng);
     parts.encoder = build_module<T>(detail::child(spec, "encoder"), rng);
     parts.decoder = build_module<T>(detail::child(spec, "decoder"), rng);
     parts.likelihood = build_likelihood<T>(detail::child(spec, "likelihood"));

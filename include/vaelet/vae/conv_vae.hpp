@@ -43,6 +43,8 @@ struct ConvVaeConfig {
     LikelihoodKind likelihood = LikelihoodKind::bernoulli;  // p(x|z) over the pixels
     double sigma = 1.0;    // σ of a fixed Gaussian likelihood, or the start of a learned one
     Index conditions = 0;  // > 0: a conditional VAE with a one-hot condition of this many classes
+    std::string prior = "standard";  // "standard": N(0, I); "vamp": the VampPrior (vae/vamp_prior.hpp)
+    Index pseudo_inputs = 500;       // the VampPrior's K
 
     /// Calls f(name, member) for every field, in order: the one list that a program writing the config to a file
     /// (vaelet-mnist's checkpoints) and reading it back goes through, as VaeConfig::fields.
@@ -57,6 +59,8 @@ struct ConvVaeConfig {
         f("likelihood", c.likelihood);
         f("sigma", c.sigma);
         f("conditions", c.conditions);
+        f("prior", c.prior, false);  // added after the first checkpoints, which had the standard prior
+        f("pseudo_inputs", c.pseudo_inputs, false);
     }
 
     /// Features per example, channels·height·width.
@@ -81,6 +85,7 @@ struct ConvVaeConfig {
         positive(latent, "latent");
         if (conditions < 0) throw config_error("conv VAE config: conditions must be 0 or more");
         if (!(sigma > 0)) throw config_error("conv VAE config: sigma must be positive");
+        check_prior_choice("conv VAE config", prior, pseudo_inputs, conditions);
         if (likelihood == LikelihoodKind::tabular)
             throw config_error("conv VAE config: the likelihood of images is bernoulli or gaussian, not tabular");
         if (conv_channels.empty()) throw config_error("conv VAE config: conv_channels needs at least one convolution");
@@ -160,6 +165,7 @@ VaeParts<T> conv_vae_parts(const ConvVaeConfig& config, Rng& rng) {
     parts.likelihood = Likelihood<T>(config.likelihood, config.input(), config.sigma);
     parts.latent = config.latent;
     parts.conditions = config.conditions;
+    parts.prior = make_prior<T>(config.prior, config.pseudo_inputs, config.input(), rng);
     return parts;
 }
 

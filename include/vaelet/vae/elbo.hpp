@@ -21,11 +21,13 @@ struct ElboOptions {
                              // (Kingma et al. 2016, "Improved variational inference with inverse autoregressive flow")
 };
 
+/// The terms of a loss of the ELBO family: elbo() here, iwae() (vae/iwae.hpp), whose recon and kl are Monte-Carlo
+/// means over its k samples.
 template <class T>
 struct ElboTerms {
     Var<T> loss;    // 1×1, what to minimise: mean(recon) + β·(mean(kl) or the free-bits KL)
     Var<T> recon;   // n×1, −log p(x|z) per example
-    Var<T> kl;      // n×1, KL(q(z|x) ‖ p(z)) per example, always the true KL (free bits only change the loss)
+    Var<T> kl;      // n×1, KL(q(z|x) ‖ p(z)) per example, always the KL itself (free bits, IWAE change the loss)
     Var<T> kl_per_dim;  // n×latent, the KL of each example in each latent dimension (kl sums its rows)
     VaeForward<T> forward;
 

@@ -1,6 +1,8 @@
-// vaelet/vae/iwae.hpp — the importance-weighted bound (Burda et al. 2016) and the k-sample estimate of log p(x).
+// vaelet/vae/iwae.hpp — the importance-weighted bound (Burda et al. 2016): as a training objective, with the
+// doubly reparameterized gradient as an option, and as the k-sample estimate of log p(x).
 //
-//   auto bound = vaelet::iwae_bound(vae, tape, x, 50, rng);          // n×1, differentiable: a training objective
+//   auto terms = vaelet::iwae(vae, tape, x, rng, {/*samples=*/5});  // terms.loss = −mean IWAE-5 bound; backward it
+//   auto bound = vaelet::iwae_bound(vae, tape, x, 50, rng);          // n×1, differentiable
 //   vaelet::Matrix<double> log_px = vaelet::estimate_log_likelihood(vae, test_x, 5000, rng);   // n×1, no gradient
 //
 // With zᵢ ~ q(z|x), wᵢ = p(x|zᵢ) p(zᵢ) / q(zᵢ|x) and L_k = log (1/k) Σᵢ wᵢ: L_1 is the ELBO, L_k rises with k and
@@ -10,7 +12,8 @@
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
-#include "vaelet/vae/model.hpp"
+#include "vaelet/vae/density.hpp"
+#include "vaelet/vae/elbo.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -18,24 +21,66 @@
 
 namespace vaelet {
 
+namespace detail {
+
+/// The pieces of log wᵢ = log p(x|zᵢ) + log p(zᵢ) − log q(zᵢ|x) for k samples zᵢ per row of x, each (n·k)×1 with
+/// the k samples of example r in rows r·k … r·k + k − 1.
+template <class T>
+struct ImportanceSamples {
+    Var<T> log_px_z, log_pz, log_qz;
+    VaeForward<T> forward;  // q of the n rows; ε, z and the decoder output of the n·k samples
+    int reweight = -1;      // DReG: the node that rescales the gradient reaching z (see iwae), else -1
+};
+
+/// DReG's gradient reweighting: the identity going forward; going back, row r's gradient is multiplied by
+/// saved(r, 0), which iwae() fills once the weights are known (ones until then). Not an op of the op set: its
+/// gradient is deliberately not the derivative of its value.
+template <class T>
+Var<T> reweighted_gradient(const Var<T>& x) {
+    Tape<T>& t = x.tape("dreg_reweight");
+    Node<T>& n = t.push_custom("dreg_reweight", {x}, [](Tape<T>& t, Node<T>& n) {
+        t.accumulate(n.parents[0], (n.grad.array().colwise() * n.saved.col(0).array()).matrix());
+    });
+    n.value = x.value();
+    n.saved.setOnes(x.rows(), 1);
+    return t.last();
+}
+
+/// k samples per row of x through the model. With `dreg`, log q(z|x) is evaluated with μ and log σ² held
+/// constant (only its dependence on z is differentiated), and z passes through reweighted_gradient.
+template <class T>
+ImportanceSamples<T> importance_samples(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng,
+                                        const typename Vae<T>::Condition& condition, bool dreg) {
+    if (k < 1) throw config_error("importance sampling: k must be at least 1, got " + std::to_string(k));
+    ImportanceSamples<T> s;
+    VaeForward<T>& f = s.forward;
+    f.q = vae.encode(tape, x, condition);
+    const Var<T> mu = repeat_rows(f.q.mu, k), logvar = repeat_rows(f.q.logvar, k);
+    f.z = reparameterize(mu, logvar, rng, &f.eps);
+    if (dreg) {
+        f.z = reweighted_gradient(f.z);
+        s.reweight = f.z.index();
+        s.log_qz = gaussian_log_density(f.z, tape.constant(mu.value()), tape.constant(logvar.value()));  // μ, σ held
+    } else {
+        // log q(z|x) of z = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent/2)·log 2π.
+        s.log_qz = sum_per_row(logvar + square(f.eps)) * T(-0.5) - T(half_log_2pi * double(f.z.cols()));
+    }
+    typename Vae<T>::Condition c_k;
+    if (condition) c_k = repeat_rows(*condition, k);
+    f.out = vae.decode(tape, f.z, c_k);
+    s.log_px_z = vae.likelihood().log_prob(tape, f.out, repeat_rows(x, k));
+    s.log_pz = vae.prior().log_prob(f.z);
+    return s;
+}
+
+}  // namespace detail
+
 /// log wᵢ for k samples per row of x, as an n × k matrix on the tape.
 template <class T>
 Var<T> log_importance_weights(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng,
                               const typename Vae<T>::Condition& condition = std::nullopt) {
-    if (k < 1) throw config_error("importance sampling: k must be at least 1, got " + std::to_string(k));
-    const Index n = x.rows();
-    const Posterior<T> q = vae.encode(tape, x, condition);
-    const Var<T> mu = repeat_rows(q.mu, k), logvar = repeat_rows(q.logvar, k);
-    Var<T> eps;
-    const Var<T> z = reparameterize(mu, logvar, rng, &eps);
-    typename Vae<T>::Condition c_k;
-    if (condition) c_k = repeat_rows(*condition, k);
-    const Var<T> out = vae.decode(tape, z, c_k);
-    const Var<T> log_px_z = vae.likelihood().log_prob(tape, out, repeat_rows(x, k));
-    // log q(z|x) of z = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent/2)·log 2π.
-    const Var<T> log_qz = sum_per_row(logvar + square(eps)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
-    const Var<T> log_pz_over_qz = vae.prior().log_prob(z) - log_qz;
-    return reshape(log_px_z + log_pz_over_qz, n, k);
+    const detail::ImportanceSamples<T> s = detail::importance_samples(vae, tape, x, k, rng, condition, false);
+    return reshape(s.log_px_z + (s.log_pz - s.log_qz), x.rows(), k);
 }
 
 /// The IWAE-k bound for each row of x, n×1: log (1/k) Σᵢ wᵢ, computed stably. k = 1 gives the ELBO.
@@ -43,6 +88,49 @@ template <class T>
 Var<T> iwae_bound(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng,
                   const typename Vae<T>::Condition& condition = std::nullopt) {
     return log_sum_exp_per_row(log_importance_weights(vae, tape, x, k, rng, condition)) - T(std::log(double(k)));
+}
+
+struct IwaeOptions {
+    Index samples = 5;   // k, importance samples per example
+    double beta = 1.0;   // weight of log p(z) − log q(z|x) inside each log wᵢ (1: IWAE; a warm-up raises it)
+    bool dreg = false;   // the doubly reparameterized encoder gradient (Tucker et al. 2018)
+};
+
+/// IWAE as a training objective (Burda et al. 2016): loss = −mean over the batch of the IWAE-k bound, with
+/// log wᵢ = log p(x|zᵢ) + β·(log p(zᵢ) − log q(zᵢ|x)). recon and kl are the Monte-Carlo means over the k samples
+/// of −log p(x|zᵢ) and of log q(zᵢ|x) − log p(zᵢ), so recon + kl is the k-sample estimate of −ELBO (kl_per_dim is
+/// kl, n × 1); forward.z and forward.out hold the n·k samples.
+///
+/// With `dreg`, the encoder's gradient is the doubly reparameterized one: Σᵢ (w̃ᵢ² for β = 1, in general
+/// w̃ᵢ·((1 − β) + β·w̃ᵢ)) ∂log wᵢ/∂zᵢ · ∂zᵢ/∂φ with w̃ the normalized weights, which has the same expectation as
+/// IWAE's and does not lose its signal as k grows (Rainforth et al. 2018); the decoder's and the prior's gradient
+/// and the loss's value are unchanged.
+template <class T>
+ElboTerms<T> iwae(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const IwaeOptions& options = {},
+                  const typename Vae<T>::Condition& condition = std::nullopt) {
+    if (!(options.beta >= 0)) throw config_error("IWAE: beta must be 0 or more, got " + std::to_string(options.beta));
+    if (x.cols() != vae.input())
+        throw shape_error("IWAE: the batch is " + shape_string(x.value()) + " but the model expects " +
+                          std::to_string(vae.input()) + " features per row");
+    const Index n = x.rows(), k = options.samples;
+    const detail::ImportanceSamples<T> s = detail::importance_samples(vae, tape, x, k, rng, condition, options.dreg);
+    const Var<T> log_prior_ratio = s.log_pz - s.log_qz;
+    const Var<T> log_w = reshape(s.log_px_z + log_prior_ratio * T(options.beta), n, k);
+    const Var<T> lse = log_sum_exp_per_row(log_w);
+    ElboTerms<T> terms;
+    terms.forward = s.forward;
+    terms.recon = -mean_per_row(reshape(s.log_px_z, n, k));
+    terms.kl = -mean_per_row(reshape(log_prior_ratio, n, k));
+    terms.kl_per_dim = terms.kl;
+    terms.loss = -mean(lse) + T(std::log(double(k)));
+    if (s.reweight >= 0) {  // the gradient into zᵢ gets w̃ᵢ from the log-sum-exp; make it w̃ᵢ·((1 − β) + β·w̃ᵢ)
+        const Matrix<T>& normalized = tape.node(lse.index()).saved;  // the rows' softmax: w̃, n × k
+        Matrix<T>& scale = tape.node(s.reweight).saved;
+        const T beta = T(options.beta);
+        for (Index r = 0; r < n; ++r)
+            for (Index i = 0; i < k; ++i) scale(r * k + i, 0) = (T(1) - beta) + beta * normalized(r, i);
+    }
+    return terms;
 }
 
 /// The k-sample importance-sampled estimate of log p(x) for every row of `data`, in double whatever T is. A row
@@ -92,6 +180,7 @@ Matrix<double> estimate_log_likelihood(Vae<T>& vae, const Matrix<T>& data, Index
 #define VAELET_IWAE_TEMPLATES(prefix, T) \
     prefix template Var<T> log_importance_weights<T>(Vae<T>&, Tape<T>&, const Var<T>&, Index, Rng&, const typename Vae<T>::Condition&);                \
     prefix template Var<T> iwae_bound<T>(Vae<T>&, Tape<T>&, const Var<T>&, Index, Rng&, const typename Vae<T>::Condition&);                            \
+    prefix template ElboTerms<T> iwae<T>(Vae<T>&, Tape<T>&, const Var<T>&, Rng&, const IwaeOptions&, const typename Vae<T>::Condition&);               \
     prefix template Matrix<double> estimate_log_likelihood<T>(Vae<T>&, const Matrix<T>&, Index, Rng&, Index, const typename Vae<T>::ConditionMatrix&);
 VAELET_EXTERN_TEMPLATES(VAELET_IWAE_TEMPLATES)
 

@@ -17,6 +17,7 @@
 #include "vaelet/vae/likelihood.hpp"
 #include "vaelet/vae/prior.hpp"
 #include "vaelet/vae/sampler.hpp"
+#include "vaelet/vae/vamp_prior.hpp"
 
 #include <memory>
 #include <optional>
@@ -35,6 +36,8 @@ struct VaeConfig {
     LikelihoodKind likelihood = LikelihoodKind::bernoulli;
     double sigma = 1.0;                // σ of a fixed Gaussian likelihood, or the start of a learned one
     Index conditions = 0;              // > 0: a conditional VAE with a one-hot condition of this many classes
+    std::string prior = "standard";    // "standard": N(0, I); "vamp": the VampPrior (vae/vamp_prior.hpp)
+    Index pseudo_inputs = 500;         // the VampPrior's K
     TabularLayout tabular;             // the column layout when likelihood == tabular (input = tabular.width())
 
     /// Calls f(name, member) for every field but `tabular`, in order: the one list that model files and
@@ -48,6 +51,8 @@ struct VaeConfig {
         f("likelihood", c.likelihood);
         f("sigma", c.sigma);
         f("conditions", c.conditions);
+        f("prior", c.prior, false);  // added after the first model files, which had the standard prior
+        f("pseudo_inputs", c.pseudo_inputs, false);
     }
 
     /// Throws config_error naming the bad field.
@@ -60,6 +65,7 @@ struct VaeConfig {
         for (Index h : hidden) positive(h, "hidden width");
         if (conditions < 0) throw config_error("VAE config: conditions must be 0 or more");
         if (!(sigma > 0)) throw config_error("VAE config: sigma must be positive");
+        check_prior_choice("VAE config", prior, pseudo_inputs, conditions);
         if (likelihood == LikelihoodKind::tabular) {
             tabular.validate();
             if (tabular.width() != input)
@@ -89,7 +95,7 @@ struct VaeParts {
     PriorPtr<T> prior;         // p(z); null means N(0, I)
 };
 
-/// The MLP VAE of `config` as parts: mlp_encoder, mlp_decoder mirroring it, and the configured likelihood.
+/// The MLP VAE of `config` as parts: mlp_encoder, mlp_decoder mirroring it, the configured likelihood and prior.
 template <class T>
 VaeParts<T> mlp_vae_parts(const VaeConfig& config, Rng& rng) {
     config.validate();
@@ -103,6 +109,7 @@ VaeParts<T> mlp_vae_parts(const VaeConfig& config, Rng& rng) {
                            : Likelihood<T>(config.likelihood, config.input, config.sigma);
     parts.latent = config.latent;
     parts.conditions = c;
+    parts.prior = make_prior<T>(config.prior, config.pseudo_inputs, config.input, rng);
     return parts;
 }
 
@@ -122,6 +129,7 @@ public:
         if (latent_ < 1) throw config_error("VAE: latent must be at least 1, got " + std::to_string(latent_));
         if (conditions_ < 0) throw config_error("VAE: conditions must be 0 or more, got " + std::to_string(conditions_));
         if (!prior_) prior_ = std::make_unique<StandardNormalPrior<T>>();
+        prior_->attach(*encoder_, likelihood_.width(), latent_, conditions_);
     }
 
     /// A VAE of an encoder and a decoder (module values or ModulePtrs), a likelihood over `likelihood.width()`

@@ -1,6 +1,6 @@
 // vaelet/vae/prior.hpp — the prior p(z) of a VAE, behind a small interface: its KL to the posterior, its density
-// and its samples. StandardNormalPrior, N(0, I), is the classic choice; a learned prior (a mixture, a VampPrior)
-// implements the same four members and may own parameters.
+// and its samples. StandardNormalPrior, N(0, I), is the classic choice; a learned prior (VampPrior in
+// vae/vamp_prior.hpp) implements the same members and may own parameters.
 //
 //   vaelet::StandardNormalPrior<float> prior;
 //   auto kl = prior.kl_per_dim(q, z);           // n × latent, closed form
@@ -31,6 +31,15 @@ public:
     virtual Matrix<T> sample(Index n, Index latent, Rng& rng) = 0;
     /// The type and settings that rebuild it (as a module's spec).
     virtual ModuleSpec spec() const = 0;
+    /// Called once by the Vae that takes it, with its encoder (which outlives the prior) and sizes: a prior made
+    /// of the encoder's posteriors (VampPrior) keeps it; one that cannot serve this model throws config_error or
+    /// shape_error. Default: nothing.
+    virtual void attach(Module<T>& encoder, Index input, Index latent, Index conditions) {
+        (void)encoder;
+        (void)input;
+        (void)latent;
+        (void)conditions;
+    }
     /// A learned prior's parameters. Default: none.
     virtual void collect_parameters(ParameterList<T>& list, const std::string& prefix) {
         (void)list;

@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""bench/pytorch_models.py — PyTorch references for vaelet's model family (docs/models.md, "The model family").
+
+  /usr/bin/python3 bench/pytorch_models.py --model vae --data /work/data/fashion --epochs 10 --json
+  /usr/bin/python3 bench/pytorch_models.py --model iwae --samples 5 --dreg --data /work/data/mnist --epochs 10
+  /usr/bin/python3 bench/pytorch_models.py --model vamp --pseudo-inputs 500 --data /work/data/fashion
+
+Each model is what `vaelet-mnist train --model M` trains, written the way a PyTorch user would write it: the MLP
+784-400-20 (fc1, fc21/fc22, fc3, fc4, ReLU, Bernoulli logits) with nn.Linear's default initialisation (vaelet's
+Linear uses the same scheme), Adam with lr 1e-3, batch 128, the training set shuffled every epoch, float32.
+
+  vae   the ELBO: the batch mean of the summed BCE-with-logits plus the analytic KL to N(0, I)
+  iwae  the IWAE-k bound of --samples samples per image (Burda et al. 2016); --dreg: the doubly reparameterized
+        encoder gradient (Tucker et al. 2018), through a hook on z that multiplies its gradient by the weights
+  vamp  the VampPrior of --pseudo-inputs learned pseudo-inputs, started at 0.05 ± 0.01 (Tomczak & Welling 2018);
+        the KL by one sample, log q(z|x) − log p(z)
+
+After training: the test −ELBO (one sample per image, as vaelet-mnist eval) and the importance-sampled negative
+log-likelihood with --k samples (default 5000) on the first --test-images test images, in nats per image, by this
+file's own estimator. Training images/s are of the epochs alone (no evaluation inside them).
+"""
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read when torch loads OpenBLAS, so set before the import
+
+import argparse
+import json
+import math
+import resource
+import sys
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_vae import Failure, cpu_seconds, read_idx_images  # noqa: E402
+
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def log_normal(z, mu, logvar):
+    """log N(z; μ, diag σ²) summed over the last dimension (broadcasting)."""
+    return -0.5 * (logvar + (z - mu) ** 2 * torch.exp(-logvar)).sum(-1) - HALF_LOG_2PI * z.shape[-1]
+
+
+class Model(nn.Module):
+    def __init__(self, model, samples=1, dreg=False, pseudo_inputs=500):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+        self.model, self.samples, self.dreg = model, samples, dreg
+        if model == "vamp":
+            self.pseudo_inputs = nn.Parameter(torch.randn(pseudo_inputs, 784) * 0.01 + 0.05)
+
+    def encode(self, x):
+        h = F.relu(self.fc1(x))
+        return self.fc21(h), self.fc22(h)
+
+    def decode_logits(self, z):
+        return self.fc4(F.relu(self.fc3(z)))
+
+    def log_prior(self, z):
+        if self.model != "vamp":
+            return -0.5 * (z ** 2).sum(-1) - HALF_LOG_2PI * z.shape[-1]
+        mu, logvar = self.encode(self.pseudo_inputs)  # K components
+        table = log_normal(z.unsqueeze(1), mu.unsqueeze(0), logvar.unsqueeze(0))  # n × K
+        return torch.logsumexp(table, 1) - math.log(len(mu))
+
+    def elbo_terms(self, x):
+        """Per image: −log p(x|z) and the KL (analytic for N(0, I), one sample for the VampPrior)."""
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        recon = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="none").sum(1)
+        if self.model == "vamp":
+            kl = log_normal(z, mu, logvar) - self.log_prior(z)
+        else:
+            kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1)
+        return recon, kl
+
+    def iwae_terms(self, x, k, dreg=False):
+        """log wᵢ (n × k) for k samples per image, and −log p(x|zᵢ), log q − log p per sample."""
+        mu, logvar = self.encode(x)
+        mu_k, logvar_k = mu.repeat_interleave(k, 0), logvar.repeat_interleave(k, 0)
+        z = mu_k + torch.randn_like(mu_k) * torch.exp(0.5 * logvar_k)
+        log_q = log_normal(z, mu_k.detach(), logvar_k.detach()) if dreg else log_normal(z, mu_k, logvar_k)
+        recon = F.binary_cross_entropy_with_logits(self.decode_logits(z), x.repeat_interleave(k, 0),
+                                                   reduction="none").sum(1)
+        kl = log_q - self.log_prior(z)
+        return (-recon - kl).view(len(x), k), recon, kl, z
+
+    def loss(self, x):
+        """What a step minimises, and the batch's summed −ELBO terms for reporting (recon, kl)."""
+        if self.model != "iwae":
+            recon, kl = self.elbo_terms(x)
+            return (recon + kl).mean(), recon.sum().item(), kl.sum().item()
+        log_w, recon, kl, z = self.iwae_terms(x, self.samples, self.dreg)
+        if self.dreg:  # the gradient into zᵢ gets w̃ᵢ from the log-sum-exp; the hook makes it w̃ᵢ²
+            weights = torch.softmax(log_w, 1).detach().reshape(-1, 1)
+            z.register_hook(lambda g: g * weights)
+        bound = torch.logsumexp(log_w, 1) - math.log(self.samples)
+        return -bound.mean(), recon.sum().item() / self.samples, kl.sum().item() / self.samples
+
+
+def test_figures(model, images, k, batch=100, rows_per_pass=4096):
+    """The test −ELBO (one sample) and the importance-sampled NLL with k samples, nats per image."""
+    neg_elbo = nll = 0.0
+    chunk = min(k, rows_per_pass)
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            x = images[i:i + batch]
+            recon, kl = model.elbo_terms(x)
+            neg_elbo += (recon + kl).sum().item()
+            for row in x:  # one image at a time: k samples in chunks, combined by a running log-sum-exp
+                total = torch.tensor(-math.inf, dtype=torch.float64)
+                for done in range(0, k, chunk):
+                    s = min(chunk, k - done)
+                    log_w = model.iwae_terms(row.unsqueeze(0), s)[0].double()
+                    total = torch.logaddexp(total, torch.logsumexp(log_w, 1)[0])
+                nll -= (total - math.log(k)).item()
+    return neg_elbo / len(images), nll / len(images)
+
+
+def run(args, say):
+    train_images = read_idx_images(args.data, "train")
+    test_images = read_idx_images(args.data, "t10k")[:args.test_images]
+    model = Model(args.model, args.samples, args.dreg, args.pseudo_inputs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    epochs = []
+    for epoch in range(1, args.epochs + 1):
+        start, cpu0, recon_sum, kl_sum = time.perf_counter(), cpu_seconds(), 0.0, 0.0
+        order = torch.randperm(len(train_images))
+        for i in range(0, len(train_images), args.batch):
+            optimizer.zero_grad()
+            loss, recon, kl = model.loss(train_images[order[i:i + args.batch]])
+            loss.backward()
+            optimizer.step()
+            recon_sum, kl_sum = recon_sum + recon, kl_sum + kl
+        seconds = time.perf_counter() - start
+        row = {"epoch": epoch, "train_loss": round((recon_sum + kl_sum) / len(train_images), 4),
+               "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds() - cpu0, 3),
+               "images_per_s": round(len(train_images) / seconds, 1)}
+        epochs.append(row)
+        say(f"epoch {epoch}: train {row['train_loss']:.2f} nats/image  {seconds:.1f} s "
+            f"({row['images_per_s']:.0f} images/s)", progress=True)
+    start = time.perf_counter()
+    neg_elbo, nll = test_figures(model, test_images, args.k)
+    say(f"test ({len(test_images)} images): -ELBO {neg_elbo:.4f}, NLL (k={args.k}) {nll:.4f} nats/image "
+        f"({time.perf_counter() - start:.1f} s)")
+    train_seconds = sum(e["seconds"] for e in epochs)
+    return {"model": args.model, "samples": args.samples, "dreg": args.dreg, "pseudo_inputs": args.pseudo_inputs,
+            "data": args.data, "epochs": epochs, "test_images": len(test_images), "k": args.k,
+            "test_neg_elbo": round(neg_elbo, 4), "test_nll": round(nll, 4),
+            "train_images_per_s": round(args.epochs * len(train_images) / train_seconds, 1)}
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=("vae", "iwae", "vamp"), default="vae")
+    parser.add_argument("--samples", type=int, default=5, help="--model iwae: k (default 5)")
+    parser.add_argument("--dreg", action="store_true", help="--model iwae: the DReG encoder gradient")
+    parser.add_argument("--pseudo-inputs", type=int, default=500, help="--model vamp: K (default 500)")
+    parser.add_argument("--data", required=True, help="directory with the four MNIST-format IDX files")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--k", type=int, default=5000, help="importance samples for the test NLL (default 5000)")
+    parser.add_argument("--test-images", type=int, default=1000, help="test images evaluated (default 1000)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
+    args = parser.parse_args(argv)
+    if min(args.samples, args.pseudo_inputs, args.epochs, args.batch, args.k, args.test_images, args.threads) < 1:
+        parser.error("--samples, --pseudo-inputs, --epochs, --batch, --k, --test-images and --threads must be >= 1")
+    if args.model != "iwae":
+        args.samples, args.dreg = 1, False
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    def say(text, progress=False):
+        if not args.json:
+            print(text, flush=True)
+        elif progress:
+            print(text, file=sys.stderr, flush=True)
+
+    try:
+        result = run(args, say)
+    except Failure as e:
+        print(f"pytorch_models: error: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({**result, "threads": args.threads, "seed": args.seed, "torch": torch.__version__,
+                          "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
