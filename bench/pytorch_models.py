@@ -4,6 +4,7 @@
   /usr/bin/python3 bench/pytorch_models.py --model vae --data /work/data/fashion --epochs 10 --json
   /usr/bin/python3 bench/pytorch_models.py --model iwae --samples 5 --dreg --data /work/data/mnist --epochs 10
   /usr/bin/python3 bench/pytorch_models.py --model vamp --pseudo-inputs 500 --data /work/data/fashion
+  /usr/bin/python3 bench/pytorch_models.py --model tcvae --beta 6 --data /work/data/fashion
 
 Each model is what `vaelet-mnist train --model M` trains, written the way a PyTorch user would write it: the MLP
 784-400-20 (fc1, fc21/fc22, fc3, fc4, ReLU, Bernoulli logits) with nn.Linear's default initialisation (vaelet's
@@ -14,6 +15,8 @@ Linear uses the same scheme), Adam with lr 1e-3, batch 128, the training set shu
         encoder gradient (Tucker et al. 2018), through a hook on z that multiplies its gradient by the weights
   vamp  the VampPrior of --pseudo-inputs learned pseudo-inputs, started at 0.05 ± 0.01 (Tomczak & Welling 2018);
         the KL by one sample, log q(z|x) − log p(z)
+  tcvae β-TCVAE (Chen et al. 2018): recon + MI + --beta·TC + dimension-wise KL, the aggregate posterior estimated
+        by minibatch-weighted sampling over the training set's N images, as the paper's code does
 
 After training: the test −ELBO (one sample per image, as vaelet-mnist eval) and the importance-sampled negative
 log-likelihood with --k samples (default 5000) on the first --test-images test images, in nats per image, by this
@@ -40,20 +43,25 @@ from pytorch_vae import Failure, cpu_seconds, read_idx_images  # noqa: E402
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
+def log_normal_each(z, mu, logvar):
+    """log N(z; μ, σ²) of each coordinate (broadcasting)."""
+    return -0.5 * (logvar + (z - mu) ** 2 * torch.exp(-logvar)) - HALF_LOG_2PI
+
+
 def log_normal(z, mu, logvar):
     """log N(z; μ, diag σ²) summed over the last dimension (broadcasting)."""
-    return -0.5 * (logvar + (z - mu) ** 2 * torch.exp(-logvar)).sum(-1) - HALF_LOG_2PI * z.shape[-1]
+    return log_normal_each(z, mu, logvar).sum(-1)
 
 
 class Model(nn.Module):
-    def __init__(self, model, samples=1, dreg=False, pseudo_inputs=500):
+    def __init__(self, model, samples=1, dreg=False, pseudo_inputs=500, beta=1.0, dataset_size=1):
         super().__init__()
         self.fc1 = nn.Linear(784, 400)
         self.fc21 = nn.Linear(400, 20)
         self.fc22 = nn.Linear(400, 20)
         self.fc3 = nn.Linear(20, 400)
         self.fc4 = nn.Linear(400, 784)
-        self.model, self.samples, self.dreg = model, samples, dreg
+        self.model, self.samples, self.dreg, self.beta, self.dataset_size = model, samples, dreg, beta, dataset_size
         if model == "vamp":
             self.pseudo_inputs = nn.Parameter(torch.randn(pseudo_inputs, 784) * 0.01 + 0.05)
 
@@ -93,8 +101,25 @@ class Model(nn.Module):
         kl = log_q - self.log_prior(z)
         return (-recon - kl).view(len(x), k), recon, kl, z
 
+    def tcvae_loss(self, x):
+        """β-TCVAE's loss with minibatch-weighted sampling (Chen et al. 2018, Appendix C.1)."""
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        recon = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="none").sum(1)
+        table = log_normal_each(z.unsqueeze(1), mu.unsqueeze(0), logvar.unsqueeze(0))  # M × M × D
+        log_nm = math.log(self.dataset_size * len(x))
+        log_qz = torch.logsumexp(table.sum(2), 1) - log_nm
+        log_qz_marginals = (torch.logsumexp(table, 1) - log_nm).sum(1)
+        mi = log_normal(z, mu, logvar) - log_qz
+        tc = log_qz - log_qz_marginals
+        dim_kl = log_qz_marginals - self.log_prior(z)
+        kl = mi + tc + dim_kl
+        return (recon + mi + self.beta * tc + dim_kl).mean(), recon.sum().item(), kl.sum().item()
+
     def loss(self, x):
         """What a step minimises, and the batch's summed −ELBO terms for reporting (recon, kl)."""
+        if self.model == "tcvae":
+            return self.tcvae_loss(x)
         if self.model != "iwae":
             recon, kl = self.elbo_terms(x)
             return (recon + kl).mean(), recon.sum().item(), kl.sum().item()
@@ -128,7 +153,7 @@ def test_figures(model, images, k, batch=100, rows_per_pass=4096):
 def run(args, say):
     train_images = read_idx_images(args.data, "train")
     test_images = read_idx_images(args.data, "t10k")[:args.test_images]
-    model = Model(args.model, args.samples, args.dreg, args.pseudo_inputs)
+    model = Model(args.model, args.samples, args.dreg, args.pseudo_inputs, args.beta, len(train_images))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     epochs = []
     for epoch in range(1, args.epochs + 1):
@@ -153,6 +178,7 @@ def run(args, say):
         f"({time.perf_counter() - start:.1f} s)")
     train_seconds = sum(e["seconds"] for e in epochs)
     return {"model": args.model, "samples": args.samples, "dreg": args.dreg, "pseudo_inputs": args.pseudo_inputs,
+            "beta": args.beta,
             "data": args.data, "epochs": epochs, "test_images": len(test_images), "k": args.k,
             "test_neg_elbo": round(neg_elbo, 4), "test_nll": round(nll, 4),
             "train_images_per_s": round(args.epochs * len(train_images) / train_seconds, 1)}
@@ -161,10 +187,11 @@ def run(args, say):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=("vae", "iwae", "vamp"), default="vae")
+    parser.add_argument("--model", choices=("vae", "iwae", "vamp", "tcvae"), default="vae")
     parser.add_argument("--samples", type=int, default=5, help="--model iwae: k (default 5)")
     parser.add_argument("--dreg", action="store_true", help="--model iwae: the DReG encoder gradient")
     parser.add_argument("--pseudo-inputs", type=int, default=500, help="--model vamp: K (default 500)")
+    parser.add_argument("--beta", type=float, default=1.0, help="--model tcvae: the total correlation's weight")
     parser.add_argument("--data", required=True, help="directory with the four MNIST-format IDX files")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch", type=int, default=128)

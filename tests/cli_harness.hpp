@@ -165,10 +165,11 @@ inline double finite_number(const std::string& cell) {
 
 /// metrics.csv without the two timing columns (seconds, images_per_s), which differ between identical runs.
 inline std::string metrics_without_timing(const fs::path& path) {
+    const auto rows = read_csv(path);
     std::string text;
-    for (auto row : read_csv(path)) {
-        if (row.size() >= 2) row.resize(row.size() - 2);
-        for (const auto& cell : row) text += cell + ",";
+    for (const auto& row : rows) {
+        for (std::size_t c = 0; c < row.size(); ++c)
+            if (c >= rows[0].size() || (rows[0][c] != "seconds" && rows[0][c] != "images_per_s")) text += row[c] + ",";
         text += "\n";
     }
     return text;

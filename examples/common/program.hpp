@@ -60,13 +60,14 @@ inline vaelet::TrainOptions train_options(const TrainFlags& f) {
     o.clip_norm = f.clip_norm;
     o.skip_non_finite = f.skip_nonfinite;
     o.seed = f.seed;
-    if (f.model != "vae" && f.model != "iwae" && f.model != "vamp")
-        throw vaelet::config_error("--model is \"" + f.model + "\"; use vae, iwae or vamp");
+    if (f.model != "vae" && f.model != "iwae" && f.model != "vamp" && f.model != "tcvae")
+        throw vaelet::config_error("--model is \"" + f.model + "\"; use vae, iwae, vamp or tcvae");
     if (f.pseudo_inputs != 0 && f.model != "vamp")
         throw vaelet::config_error("--pseudo-inputs is for --model vamp (the VampPrior)");
-    if (f.model == "iwae") o.objective = "iwae";
+    if (f.model == "iwae" || f.model == "tcvae") o.objective = f.model;
     o.samples = f.samples != 0 ? f.samples : f.model == "iwae" ? 5 : 1;  // a bad count: validate() names the flag
     o.dreg = f.dreg;
+    o.tc_estimator = f.tc_estimator;
     try {
         o.validate();
     } catch (const vaelet::config_error& e) {
@@ -210,6 +211,9 @@ int train_epochs(vaelet::Trainer<T>& trainer, long train_size, const vaelet::Dat
         std::printf("epoch %d/%d  train %.*f (recon %.*f + kl %.*f)  %s %.*f (recon %.*f + kl %.*f)  %.*f s  %.0f %s/s",
                     e, epochs, d, m.train.loss, d, m.train.recon, d, m.train.kl, text.held_out, d, m.test.loss, d,
                     m.test.recon, d, m.test.kl, d - 1, m.seconds, m.images_per_s, text.unit);
+        if (const auto& k = m.train.kl_split)
+            std::printf("  train kl = mi %.*f + tc %.*f + dim-kl %.*f", d, k->mutual_information, d,
+                        k->total_correlation, d, k->dimension_kl);
         if (skipped > 0) std::printf("  (%ld non-finite batches skipped)", skipped);
         std::printf("\n");
         std::fflush(stdout);

@@ -12,9 +12,11 @@
 
 namespace examples {
 
-/// The flag of a TrainOptions field: "clip_norm" → "--clip-norm", "skip_non_finite" → "--skip-nonfinite".
+/// The flag of a TrainOptions field: "clip_norm" → "--clip-norm", "skip_non_finite" → "--skip-nonfinite",
+/// "objective" → "--model".
 inline std::string flag_of(std::string field) {
     if (field == "skip_non_finite") return "--skip-nonfinite";
+    if (field == "objective") return "--model";
     std::replace(field.begin(), field.end(), '_', '-');
     return "--" + field;
 }
@@ -39,10 +41,11 @@ struct TrainFlags {
     std::string optimizer = "adam", schedule = "constant";
     double lr = 1e-3, weight_decay = 0.0, momentum = 0.0, min_lr = 0.0;
     double beta = 1.0, warmup_epochs = 0.0, free_bits = 0.0, clip_norm = 0.0;
-    std::string model = "vae";  // vae | iwae | vamp (docs/models.md)
+    std::string model = "vae";  // vae | iwae | vamp | tcvae (docs/models.md)
     long samples = 0;           // --model iwae: importance samples per example (0: 5)
     bool dreg = false;
     long pseudo_inputs = 0;     // --model vamp: the VampPrior's pseudo-inputs (0: 500)
+    std::string tc_estimator = "mws";
     std::uint64_t seed = 1;
     int threads = 0;
     bool resume = false, skip_nonfinite = false;
@@ -69,11 +72,14 @@ inline CLI::Option* add_train_flags(CLI::App* train, TrainFlags& f, const std::s
     train->add_option("--warmup-epochs", f.warmup_epochs, "raise beta linearly from 0 over this many epochs")
         ->capture_default_str();
     train->add_option("--free-bits", f.free_bits, "KL floor per latent dimension, nats")->capture_default_str();
-    train->add_option("--model", f.model, "vae (the ELBO), iwae (the importance-weighted bound of --samples samples) "
-                      "or vamp (the VampPrior of --pseudo-inputs); docs/models.md")->capture_default_str();
+    train->add_option("--model", f.model, "vae (the ELBO), iwae (the importance-weighted bound of --samples samples), "
+                      "vamp (the VampPrior of --pseudo-inputs) or tcvae (beta-TCVAE, --beta weighing the total "
+                      "correlation); docs/models.md")->capture_default_str();
     train->add_option("--samples", f.samples, "--model iwae: importance samples per example (default 5)");
     train->add_flag("--dreg", f.dreg, "--model iwae: the doubly reparameterized encoder gradient (Tucker et al. 2018)");
     train->add_option("--pseudo-inputs", f.pseudo_inputs, "--model vamp: learned pseudo-inputs of the prior (default 500)");
+    train->add_option("--tc-estimator", f.tc_estimator, "--model tcvae: mws (minibatch-weighted sampling, as the paper) "
+                      "or stratified (weights that sum to 1: the logged terms read as nats)")->capture_default_str();
     train->add_option("--clip-norm", f.clip_norm, "clip the gradient's global norm (0: off)")->capture_default_str();
     train->add_option("--seed", f.seed, "random seed")->capture_default_str();
     train->add_option("--threads", f.threads, "threads for matrix products (0: one per core)")->capture_default_str();

@@ -49,6 +49,7 @@
 #include "vaelet/vae/prior.hpp"
 #include "vaelet/vae/sampler.hpp"
 #include "vaelet/vae/score.hpp"
+#include "vaelet/vae/tcvae.hpp"
 #include "vaelet/vae/vamp_prior.hpp"
 
 #include "vaelet/data/batcher.hpp"

@@ -171,7 +171,7 @@ TEST_CASE("train: --model iwae --samples 3 --dreg trains, records the objective,
                       1, {"--free-bits is for the ELBO"});
     check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--model", "vq"},
                                  small_model())),
-                      1, {"--model is \"vq\"; use vae, iwae or vamp"});
+                      1, {"--model is \"vq\"; use vae, iwae, vamp or tcvae"});
 }
 
 TEST_CASE("train: --model vamp --pseudo-inputs 10 learns a VampPrior that the checkpoint keeps and the tools sample from") {
@@ -206,4 +206,34 @@ TEST_CASE("train: --model vamp --pseudo-inputs 10 learns a VampPrior that the ch
                                   "--conditional"},
                                  small_model())),
                       1, {"the VampPrior is for unconditional models"});
+}
+
+TEST_CASE("train: --model tcvae --beta 4 logs the KL's split per epoch, and resumes into the same run") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    const Args tcvae = {"--model", "tcvae", "--beta", "4"};
+    const Result straight = run(concat(
+        concat({"train", "--data", t.data.string(), "--out", (dir / "straight").string(), "--epochs", "2"}, small_model()),
+        tcvae));
+    INFO(straight.output);
+    REQUIRE(straight.code == 0);
+    CHECK(straight.output.find("train kl = mi ") != std::string::npos);
+    const auto metrics = read_csv(dir / "straight" / "metrics.csv");
+    REQUIRE(metrics.size() == 3);
+    REQUIRE(metrics[0].size() == 12);
+    CHECK(metrics[0][9] == "train_mutual_information");
+    CHECK(metrics[0][10] == "train_total_correlation");
+    CHECK(metrics[0][11] == "train_dimension_kl");
+    for (std::size_t e = 1; e <= 2; ++e)
+        CHECK(finite_number(metrics[e][9]) + finite_number(metrics[e][10]) + finite_number(metrics[e][11]) ==
+              doctest::Approx(finite_number(metrics[e][3])).epsilon(1e-4));
+    CHECK(vaelet::read_checkpoint_config((dir / "straight" / "checkpoint.safetensors").string()).train.objective == "tcvae");
+
+    const std::string out = (dir / "resumed").string();
+    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), tcvae));
+    REQUIRE(r.code == 0);
+    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    check_same_run(dir / "resumed", dir / "straight");
 }

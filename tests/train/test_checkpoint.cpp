@@ -41,7 +41,7 @@ RunConfig config() {
 
 }  // namespace
 
-TEST_CASE("a checkpoint taken mid-epoch resumes into a bit-identical run, with the ELBO and with IWAE") {
+TEST_CASE("a checkpoint taken mid-epoch resumes into a bit-identical run, with the ELBO, IWAE and β-TCVAE") {
     const Dataset train = testing::synthetic_images(100, 4);
     RunConfig c = config();
     SUBCASE("the ELBO") {}
@@ -49,6 +49,10 @@ TEST_CASE("a checkpoint taken mid-epoch resumes into a bit-identical run, with t
         c.train.objective = "iwae";
         c.train.samples = 3;
         c.train.dreg = true;
+    }
+    SUBCASE("β-TCVAE, β = 3") {
+        c.train.objective = "tcvae";
+        c.train.beta = 3;
     }
     const std::string straight = temp_path("straight"), interrupted = temp_path("interrupted"), resumed = temp_path("resumed");
 

@@ -301,3 +301,31 @@ TEST_CASE("a warmed-up epoch of a composed model through the Trainer makes no he
         CHECK(testing::allocations.load() == 0);
     }
 }
+
+TEST_CASE("β-TCVAE through the Trainer: each epoch's losses carry the KL's split, which adds up to the KL") {
+    const Dataset train = testing::synthetic_images(96, 1);
+    Rng init(2);
+    Vae<float> vae(small(), init);
+    TrainOptions o = options();
+    o.objective = "tcvae";
+    o.beta = 4;
+    o.warmup_epochs = 1;
+    Trainer<float> t(vae, train, o);
+    std::vector<Losses> epochs;
+    for (int e = 0; e < 3; ++e) epochs.push_back(t.train_epoch());
+    for (const Losses& l : epochs) {
+        REQUIRE(l.kl_split.has_value());
+        const KlSplit& k = *l.kl_split;
+        CHECK(k.mutual_information + k.total_correlation + k.dimension_kl == doctest::Approx(l.kl).epsilon(1e-4));
+        CHECK(k.total_correlation > -1.0);  // an estimate near or above 0, not a sign error of log(N·M)
+    }
+    CHECK(epochs.back().loss < epochs.front().loss);
+    o.objective = "elbo";
+    CHECK_FALSE(Trainer<float>(vae, train, o).train_epoch().kl_split.has_value());  // only β-TCVAE splits
+
+    o.objective = "tcvae";
+    CHECK_THROWS_WITH_AS(o.validate(2), doctest::Contains("objective tcvae estimates the aggregate posterior"),
+                         config_error);
+    o.free_bits = 0.5;
+    CHECK_THROWS_WITH_AS(o.validate(), doctest::Contains("the tcvae objective has no per-dimension KL"), config_error);
+}

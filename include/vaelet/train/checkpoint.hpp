@@ -11,7 +11,8 @@
 // "decoder." when they stay unique); the trainer's state, written and read by put_trainer_state/get_trainer_state
 // alone: optimizer buffers "optim.<weight>.<buffer>" and "optim.step"; "rng.shuffle"/"rng.noise"/"rng.epoch_order"
 // (4 × U64 words) with "….spare" (F64: has-spare flag, value); "progress" (I64: epochs done, steps, epoch under
-// way, batch position); "epoch_sums"; and "history" (F64). Metadata: "format" = "vaelet-checkpoint-1",
+// way, batch position); "epoch_sums" (recon, kl, examples, skipped; and β-TCVAE's MI, TC, dimension-wise KL when
+// it has them); "history" and, for β-TCVAE, "history_kl_split" (F64). Metadata: "format" = "vaelet-checkpoint-1",
 // "vaelet_version", "architecture" (JSON), "config" (JSON, the field tables of VaeConfig and TrainOptions). Nothing
 // measured in wall-clock time is stored, so two identical runs write identical bytes. Checkpoints written before
 // the "architecture" metadata existed load too (their model is the MLP of config.model).
@@ -137,7 +138,11 @@ void put_trainer_state(SafeTensors& st, Trainer<T>& trainer) {
     put_rng(st, "rng.noise", s.noise_rng);
     put_rng(st, "rng.epoch_order", s.batch.shuffle_rng);
     st.put_vector<std::int64_t>("progress", {s.epoch, s.step, s.in_epoch ? 1 : 0, s.batch.position});
-    st.put_vector<double>("epoch_sums", {s.sums.recon, s.sums.kl, s.sums.examples, s.sums.skipped_batches});
+    const KlSplit& split = s.sums.split;
+    std::vector<double> sums{s.sums.recon, s.sums.kl, s.sums.examples, s.sums.skipped_batches};
+    if (split.mutual_information != 0 || split.total_correlation != 0 || split.dimension_kl != 0)  // β-TCVAE's
+        sums.insert(sums.end(), {split.mutual_information, split.total_correlation, split.dimension_kl});
+    st.put_vector<double>("epoch_sums", sums);
 }
 
 /// The trainer state stored in `st`, for `trainer` (whose optimizer names the buffers to read), checked: io_error
@@ -157,7 +162,7 @@ TrainerState<T> get_trainer_state(const SafeTensors& st, Trainer<T>& trainer) {
     const auto step = st.get_vector<std::int64_t>("optim.step");
     const auto progress = st.get_vector<std::int64_t>("progress");
     const auto sums = st.get_vector<double>("epoch_sums");
-    if (step.size() != 1 || progress.size() != 4 || sums.size() != 4)
+    if (step.size() != 1 || progress.size() != 4 || (sums.size() != 4 && sums.size() != 7))  // 4: before β-TCVAE
         throw io_error(st.source + ": progress tensors have the wrong length; the checkpoint is damaged");
     // Counts that training goes on incrementing: each must be able to take one more step.
     constexpr auto max_steps = std::numeric_limits<std::int64_t>::max() - 1;
@@ -173,7 +178,8 @@ TrainerState<T> get_trainer_state(const SafeTensors& st, Trainer<T>& trainer) {
     s.step = long(progress[1]);
     s.in_epoch = progress[2] != 0;
     if (s.in_epoch) s.batch = {get_rng(st, "rng.epoch_order"), Index(progress[3])};
-    s.sums = EpochSums{sums[0], sums[1], sums[2], sums[3]};
+    s.sums = EpochSums{sums[0], sums[1], sums[2], sums[3], {}};
+    if (sums.size() == 7) s.sums.split = KlSplit{sums[4], sums[5], sums[6]};
     return s;
 }
 
@@ -188,10 +194,14 @@ void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::ve
     st.metadata["config"] = to_json(config).dump();
     put_model(st, trainer.model());
     detail::put_trainer_state(st, trainer);
-    std::vector<double> h;
-    for (const auto& m : history)
+    std::vector<double> h, split;
+    for (const auto& m : history) {
         h.insert(h.end(), {double(m.epoch), m.train.loss, m.train.recon, m.train.kl, m.test.loss, m.test.recon, m.test.kl});
+        if (const auto& k = m.train.kl_split)
+            split.insert(split.end(), {double(m.epoch), k->mutual_information, k->total_correlation, k->dimension_kl});
+    }
     st.put_vector<double>("history", h);
+    if (!split.empty()) st.put_vector<double>("history_kl_split", split);  // β-TCVAE's: epoch, MI, TC, dim-KL
     save_safetensors(path, st);
 }
 
@@ -240,7 +250,15 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& t
         if (!(h[i] >= 0 && h[i] <= INT_MAX && h[i] == std::floor(h[i])))  // also false for NaN
             throw io_error(path + ": tensor history has epoch number " + std::to_string(h[i]) +
                            "; the checkpoint is damaged");
-        history.push_back({int(h[i]), {h[i + 1], h[i + 2], h[i + 3]}, {h[i + 4], h[i + 5], h[i + 6]}, 0.0, 0.0});
+        history.push_back({int(h[i]), {h[i + 1], h[i + 2], h[i + 3], {}}, {h[i + 4], h[i + 5], h[i + 6], {}}, 0.0, 0.0});
+    }
+    if (st.contains("history_kl_split")) {
+        const auto split = st.get_vector<double>("history_kl_split");
+        if (split.size() % 4 != 0)
+            throw io_error(path + ": tensor history_kl_split has the wrong length; the checkpoint is damaged");
+        for (std::size_t i = 0; i < split.size(); i += 4)
+            for (auto& m : history)
+                if (double(m.epoch) == split[i]) m.train.kl_split = KlSplit{split[i + 1], split[i + 2], split[i + 3]};
     }
     try {
         trainer.restore(state);  // checks the batch position against the data before it changes anything

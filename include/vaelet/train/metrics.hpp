@@ -25,20 +25,30 @@ struct EpochMetrics {
     double seconds = 0, images_per_s = 0;
 };
 
-inline const char* metrics_csv_header() {
-    return "epoch,train_loss,train_recon,train_kl,test_loss,test_recon,test_kl,seconds,images_per_s";
+/// The header; with `kl_split` (β-TCVAE), three more columns: the training KL's split.
+inline std::string metrics_csv_header(bool kl_split = false) {
+    return std::string("epoch,train_loss,train_recon,train_kl,test_loss,test_recon,test_kl,seconds,images_per_s") +
+           (kl_split ? ",train_mutual_information,train_total_correlation,train_dimension_kl" : "");
 }
 
-inline std::string metrics_csv_row(const EpochMetrics& m) {
+inline std::string metrics_csv_row(const EpochMetrics& m, bool kl_split = false) {
     char line[512];
-    std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f", m.epoch, m.train.loss, m.train.recon,
-                  m.train.kl, m.test.loss, m.test.recon, m.test.kl, m.seconds, m.images_per_s);
+    int n = std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f", m.epoch, m.train.loss,
+                          m.train.recon, m.train.kl, m.test.loss, m.test.recon, m.test.kl, m.seconds, m.images_per_s);
+    if (kl_split) {
+        const KlSplit k = m.train.kl_split.value_or(KlSplit{});
+        std::snprintf(line + n, sizeof line - std::size_t(n), ",%.6f,%.6f,%.6f", k.mutual_information,
+                      k.total_correlation, k.dimension_kl);
+    }
     return line;
 }
 
+/// The whole file; the split columns when any epoch has the KL's split.
 inline void write_metrics_csv(const std::string& path, const std::vector<EpochMetrics>& history) {
-    std::string text = std::string(metrics_csv_header()) + "\n";
-    for (const auto& m : history) text += metrics_csv_row(m) + "\n";
+    bool kl_split = false;
+    for (const auto& m : history) kl_split = kl_split || m.train.kl_split.has_value();
+    std::string text = metrics_csv_header(kl_split) + "\n";
+    for (const auto& m : history) text += metrics_csv_row(m, kl_split) + "\n";
     write_file_atomic(path, text);
 }
 
@@ -52,7 +62,7 @@ inline void read_metrics_timing(const std::string& path, std::vector<EpochMetric
         std::vector<std::string> cells;
         std::stringstream fields(line);
         for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
-        if (cells.size() != 9) continue;
+        if (cells.size() != 9 && cells.size() != 12) continue;
         try {
             const int epoch = std::stoi(cells[0]);
             for (auto& m : history)

@@ -1,5 +1,5 @@
 // vaelet/train/trainer.hpp — the training loop of any VAE on a Dataset (images, or rows of a table): shuffled
-// mini-batches, the ELBO with β warm-up and free bits or the IWAE bound, any optimizer and learning-rate schedule, a NaN guard,
+// mini-batches, the ELBO with β warm-up and free bits, the IWAE bound or β-TCVAE, any optimizer and learning-rate schedule, a NaN guard,
 // evaluation, per-step and per-epoch callbacks (early stopping is one), and a state that checkpoints and resumes
 // exactly.
 //
@@ -37,6 +37,7 @@
 #include "vaelet/parallel/communicator.hpp"
 #include "vaelet/train/nan_guard.hpp"
 #include "vaelet/vae/iwae.hpp"
+#include "vaelet/vae/tcvae.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -60,12 +61,13 @@ struct TrainOptions {
     double momentum = 0.0;           // SGD's momentum
     std::string schedule = "constant";  // learning rate: "constant", or "cosine" from lr to min_lr over all epochs
     double min_lr = 0.0;
-    double beta = 1.0;           // final KL weight
+    double beta = 1.0;           // final KL weight (β-TCVAE: the total correlation's)
     double warmup_epochs = 0.0;  // β rises linearly from 0 to `beta` over this many epochs (0: no warm-up)
     double free_bits = 0.0;      // KL floor per latent dimension, nats
-    std::string objective = "elbo";  // "elbo", or "iwae": the IWAE-k bound (vae/iwae.hpp)
+    std::string objective = "elbo";  // "elbo"; "iwae": the IWAE-k bound (vae/iwae.hpp); "tcvae": β-TCVAE (vae/tcvae.hpp)
     Index samples = 1;           // IWAE's k, importance samples per example
     bool dreg = false;           // IWAE: the doubly reparameterized encoder gradient
+    std::string tc_estimator = "mws";  // β-TCVAE's estimates of q(z): "mws" or "stratified" (vae/tcvae.hpp)
     double clip_norm = 0.0;      // > 0: clip the gradient's global norm to this
     bool skip_non_finite = false;  // on a NaN/Inf loss or gradient: skip the batch (true) or stop with an error
     std::uint64_t seed = 1;
@@ -91,6 +93,7 @@ struct TrainOptions {
         f("objective", o.objective, false);
         f("samples", o.samples, false);
         f("dreg", o.dreg, false);
+        f("tc_estimator", o.tc_estimator, false);
     }
 
     /// Throws config_error naming the field (TrainOptions' name; a program maps it to its flag).
@@ -111,17 +114,26 @@ struct TrainOptions {
         if (!(warmup_epochs >= 0)) fail("warmup_epochs must be 0 or more");
         if (!(free_bits >= 0)) fail("free_bits must be 0 or more");
         if (!(clip_norm >= 0)) fail("clip_norm must be 0 (off) or more");
-        if (objective != "elbo" && objective != "iwae") fail("objective \"" + objective + "\" is not one of elbo, iwae");
+        if (objective != "elbo" && objective != "iwae" && objective != "tcvae")
+            fail("objective \"" + objective + "\" is not one of elbo, iwae, tcvae");
         if (samples < 1) fail("samples must be at least 1, got " + std::to_string(samples));
         if (objective != "iwae" && samples != 1) fail("samples is for the IWAE objective; with the ELBO leave it 1");
         if (objective != "iwae" && dreg) fail("dreg is for the IWAE objective; with the ELBO leave it off");
-        if (objective == "iwae" && free_bits > 0)
-            fail("free_bits is for the ELBO; the IWAE bound has no per-dimension KL to floor (leave it 0)");
+        if (tc_estimator != "mws" && tc_estimator != "stratified")
+            fail("tc_estimator \"" + tc_estimator + "\" is not one of mws, stratified");
+        if (objective != "tcvae" && tc_estimator != "mws")
+            fail("tc_estimator is for the tcvae objective; with " + objective + " leave it mws");
+        if (objective != "elbo" && free_bits > 0)
+            fail("free_bits is for the ELBO; the " + objective + " objective has no per-dimension KL to floor (leave it 0)");
     }
 
     /// validate(), and that `processes` training data-parallel can each have a share of every batch.
     void validate(int processes) const {
         validate();
+        if (objective == "tcvae" && processes > 1)
+            throw config_error("training options: objective tcvae estimates the aggregate posterior from the whole "
+                               "batch, which no process holds when " + std::to_string(processes) +
+                               " share it; train β-TCVAE in one process");
         if (batch < processes)
             throw config_error("training options: batch " + std::to_string(batch) + " is smaller than the " +
                                std::to_string(processes) + " processes that share each batch; use a batch of at "
@@ -152,10 +164,16 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const ParameterList<T>& params, con
 inline constexpr const char* non_finite_advice =
     "; lower the learning rate (lr), clip the gradient norm (clip_norm), or skip such batches (skip_non_finite)";
 
+/// β-TCVAE's split of the KL in nats per example: mutual information + total correlation + dimension-wise KL = kl.
+struct KlSplit {
+    double mutual_information = 0, total_correlation = 0, dimension_kl = 0;
+};
+
 /// Mean losses per example in nats: loss = recon + kl (the negative ELBO, with β = 1; training with the IWAE
-/// objective, the Monte-Carlo mean over its k samples).
+/// objective, the Monte-Carlo mean over its k samples); with the β-TCVAE objective, also the KL's split.
 struct Losses {
     double loss = 0, recon = 0, kl = 0;
+    std::optional<KlSplit> kl_split;
 };
 
 /// Sums over the examples seen so far in an epoch; part of the checkpoint so a resumed epoch reports the same.
@@ -163,10 +181,15 @@ struct EpochSums {
     double recon = 0, kl = 0;
     double examples = 0;
     double skipped_batches = 0;
+    KlSplit split;  // β-TCVAE's terms (zero for the other objectives)
 
-    Losses means() const {
+    /// The means; with `with_split`, also the KL's split.
+    Losses means(bool with_split = false) const {
         const double n = examples > 0 ? examples : 1;
-        return {(recon + kl) / n, recon / n, kl / n};
+        Losses l{(recon + kl) / n, recon / n, kl / n, std::nullopt};
+        if (with_split)
+            l.kl_split = KlSplit{split.mutual_information / n, split.total_correlation / n, split.dimension_kl / n};
+        return l;
     }
 };
 
@@ -247,7 +270,7 @@ public:
         : vae_(vae), options_((options.validate(peers ? peers->size() : 1), options)), params_(vae.named_parameters()),
           optimizer_(optimizer ? std::move(optimizer) : make_optimizer(params_, options_)), base_lr_(optimizer_->lr()),
           shuffle_rng_(options.seed), noise_rng_(options.seed + 1),
-          batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true),
+          batcher_(train, options.batch, shuffle_rng_, /*shuffle=*/true), train_examples_(train.size()),
           peers_(peers && peers->size() > 1 ? peers : nullptr) {
         if (train.features() != vae.input())
             throw shape_error("training data has " + std::to_string(train.features()) + " features per example" +
@@ -317,7 +340,7 @@ public:
             }
             if (train_step(batcher_.x(), batcher_.labels(), stop_seen)) report_step();
         }
-        return sums_.means();
+        return sums_.means(options_.objective == "tcvae");
     }
 
     /// True when the last train_epoch ran to the end of the epoch (not stopped midway).
@@ -482,6 +505,11 @@ private:
         sums_.recon += sum.recon;
         sums_.kl += sum.kl;
         sums_.examples += double(batcher_.batch_rows());
+        if (terms && !terms->mutual_information.empty()) {  // β-TCVAE, which trains in one process
+            sums_.split.mutual_information += double(terms->mutual_information.value().sum());
+            sums_.split.total_correlation += double(terms->total_correlation.value().sum());
+            sums_.split.dimension_kl += double(terms->dimension_kl.value().sum());
+        }
         return true;
     }
 
@@ -500,10 +528,15 @@ private:
         std::optional<ElboTerms<T>> terms;
         if (mine > 0) {
             const typename Vae<T>::Condition c = condition(tape_, labels);
-            if (options_.objective == "iwae")
+            if (options_.objective == "iwae") {
                 terms = iwae(vae_, tape_, tape_.constant(x), noise_rng_, {options_.samples, eo.beta, options_.dreg}, c);
-            else
+            } else if (options_.objective == "tcvae") {  // the warm-up ramps all three terms; β weighs the TC
+                const double ramp = options_.beta > 0 ? eo.beta / options_.beta : 1.0;
+                const TcvaeOptions to{ramp, eo.beta, ramp, train_examples_, options_.tc_estimator};
+                terms = tcvae(vae_, tape_, tape_.constant(x), noise_rng_, to, c);
+            } else {
                 terms = elbo(vae_, tape_, tape_.constant(x), noise_rng_, eo, c);
+            }
         }
         noise_rng_.skip_normals(std::uint64_t(after * latent));
         if (peers_ && options_.free_bits > 0) free_bits_over_batch(terms ? &*terms : nullptr, total, eo);
@@ -610,6 +643,7 @@ private:
     double base_lr_;  // the learning rate schedules start from
     Rng shuffle_rng_, noise_rng_;
     Batcher<T> batcher_;
+    Index train_examples_;  // N, β-TCVAE's aggregate posterior is over
     Tape<T> tape_;
     EpochSums sums_;
     Matrix<T> one_hot_;

@@ -22,13 +22,15 @@ struct ElboOptions {
 };
 
 /// The terms of a loss of the ELBO family: elbo() here, iwae() (vae/iwae.hpp), whose recon and kl are Monte-Carlo
-/// means over its k samples.
+/// means over its k samples, and tcvae() (vae/tcvae.hpp), which splits kl in three.
 template <class T>
 struct ElboTerms {
     Var<T> loss;    // 1×1, what to minimise: mean(recon) + β·(mean(kl) or the free-bits KL)
     Var<T> recon;   // n×1, −log p(x|z) per example
     Var<T> kl;      // n×1, KL(q(z|x) ‖ p(z)) per example, always the KL itself (free bits, IWAE change the loss)
     Var<T> kl_per_dim;  // n×latent, the KL of each example in each latent dimension (kl sums its rows)
+    // β-TCVAE's split of kl (vae/tcvae.hpp), n×1 each; empty for the other objectives.
+    Var<T> mutual_information, total_correlation, dimension_kl;
     VaeForward<T> forward;
 
     /// Batch means, for reporting: −ELBO = recon + kl.
