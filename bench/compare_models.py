@@ -11,8 +11,8 @@ seed, one after the other so that machine load hits both alike; both on --thread
 test −ELBO and the importance-sampled NLL (k = --k) on the first --test-images test images, each side by its own
 estimator, and training images/s (the epochs alone) of each side with their ratio.
 
-Models: vae (the ELBO), iwae (IWAE-5), iwae-dreg (IWAE-5 with DReG), vamp (VampPrior, 500 pseudo-inputs), tcvae
-(β-TCVAE, β = 6).
+Models: vae (the ELBO), iwae (IWAE-5), iwae-dreg (IWAE-5 with DReG), vamp (VampPrior, 500 pseudo-inputs), flow
+(an IAF posterior of 2 steps), tcvae (β-TCVAE, β = 6).
 Needs the release build and Debian's python3-torch; without torch it says so and exits 0.
 """
 import argparse
@@ -33,6 +33,7 @@ MODELS = {
     "iwae": (["--model", "iwae", "--samples", "5"], ["--model", "iwae", "--samples", "5"]),
     "iwae-dreg": (["--model", "iwae", "--samples", "5", "--dreg"], ["--model", "iwae", "--samples", "5", "--dreg"]),
     "vamp": (["--model", "vamp", "--pseudo-inputs", "500"], ["--model", "vamp", "--pseudo-inputs", "500"]),
+    "flow": (["--model", "flow", "--flow-steps", "2"], ["--model", "flow", "--flow-steps", "2"]),
     "tcvae": (["--model", "tcvae", "--beta", "6"], ["--model", "tcvae", "--beta", "6"]),
 }
 

@@ -5,6 +5,7 @@
   /usr/bin/python3 bench/pytorch_models.py --model iwae --samples 5 --dreg --data /work/data/mnist --epochs 10
   /usr/bin/python3 bench/pytorch_models.py --model vamp --pseudo-inputs 500 --data /work/data/fashion
   /usr/bin/python3 bench/pytorch_models.py --model tcvae --beta 6 --data /work/data/fashion
+  /usr/bin/python3 bench/pytorch_models.py --model flow --flow-steps 2 --data /work/data/fashion
 
 Each model is what `vaelet-mnist train --model M` trains, written the way a PyTorch user would write it: the MLP
 784-400-20 (fc1, fc21/fc22, fc3, fc4, ReLU, Bernoulli logits) with nn.Linear's default initialisation (vaelet's
@@ -15,6 +16,9 @@ Linear uses the same scheme), Adam with lr 1e-3, batch 128, the training set shu
         encoder gradient (Tucker et al. 2018), through a hook on z that multiplies its gradient by the weights
   vamp  the VampPrior of --pseudo-inputs learned pseudo-inputs, started at 0.05 ± 0.01 (Tomczak & Welling 2018);
         the KL by one sample, log q(z|x) − log p(z)
+  flow  an inverse autoregressive flow posterior (Kingma et al. 2016) of --flow-steps steps, each a MADE of one
+        hidden layer of --flow-hidden ReLU units giving a shift m and a gate σ = sigmoid(s + 1), z ← m + σ(z − m),
+        the order reversed between steps; the KL by one sample, log N(z₀; μ, σ²) − Σ log σ − log p(z)
   tcvae β-TCVAE (Chen et al. 2018): recon + MI + --beta·TC + dimension-wise KL, the aggregate posterior estimated
         by minibatch-weighted sampling over the training set's N images, as the paper's code does
 
@@ -53,8 +57,37 @@ def log_normal(z, mu, logvar):
     return log_normal_each(z, mu, logvar).sum(-1)
 
 
+class MaskedLinear(nn.Linear):
+    """nn.Linear whose weight is multiplied by a fixed 0/1 mask (out × in)."""
+
+    def __init__(self, n_in, n_out, mask):
+        super().__init__(n_in, n_out)
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        return F.linear(x, self.weight * self.mask, self.bias)
+
+
+class IAFStep(nn.Module):
+    def __init__(self, latent, hidden, reversed_order):
+        super().__init__()
+        degree_in = torch.arange(latent, 0, -1) if reversed_order else torch.arange(1, latent + 1)
+        degree_hidden = torch.arange(hidden) % max(1, latent - 1) + 1
+        in_mask = (degree_hidden[:, None] >= degree_in[None, :]).float()   # hidden × latent
+        out_mask = (degree_in[:, None] > degree_hidden[None, :]).float()   # latent × hidden
+        self.hidden = MaskedLinear(latent, hidden, in_mask)
+        self.shift = MaskedLinear(hidden, latent, out_mask)
+        self.gate = MaskedLinear(hidden, latent, out_mask.clone())
+
+    def forward(self, z):
+        h = F.relu(self.hidden(z))
+        m, s = self.shift(h), self.gate(h) + 1.0
+        return m + torch.sigmoid(s) * (z - m), F.logsigmoid(s).sum(1)
+
+
 class Model(nn.Module):
-    def __init__(self, model, samples=1, dreg=False, pseudo_inputs=500, beta=1.0, dataset_size=1):
+    def __init__(self, model, samples=1, dreg=False, pseudo_inputs=500, beta=1.0, dataset_size=1, flow_steps=2,
+                 flow_hidden=128):
         super().__init__()
         self.fc1 = nn.Linear(784, 400)
         self.fc21 = nn.Linear(400, 20)
@@ -64,6 +97,17 @@ class Model(nn.Module):
         self.model, self.samples, self.dreg, self.beta, self.dataset_size = model, samples, dreg, beta, dataset_size
         if model == "vamp":
             self.pseudo_inputs = nn.Parameter(torch.randn(pseudo_inputs, 784) * 0.01 + 0.05)
+        if model == "flow":
+            self.flow = nn.ModuleList(IAFStep(20, flow_hidden, t % 2 == 1) for t in range(flow_steps))
+
+    def sample(self, mu, logvar):
+        """z ~ q(z|x) and log q(z|x), through the flow when there is one."""
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        log_q = log_normal(z, mu, logvar)
+        for step in getattr(self, "flow", []):
+            z, log_det = step(z)
+            log_q = log_q - log_det
+        return z, log_q
 
     def encode(self, x):
         h = F.relu(self.fc1(x))
@@ -80,12 +124,12 @@ class Model(nn.Module):
         return torch.logsumexp(table, 1) - math.log(len(mu))
 
     def elbo_terms(self, x):
-        """Per image: −log p(x|z) and the KL (analytic for N(0, I), one sample for the VampPrior)."""
+        """Per image: −log p(x|z) and the KL (analytic for N(0, I), one sample for the VampPrior and the flow)."""
         mu, logvar = self.encode(x)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        z, log_q = self.sample(mu, logvar)
         recon = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="none").sum(1)
-        if self.model == "vamp":
-            kl = log_normal(z, mu, logvar) - self.log_prior(z)
+        if self.model in ("vamp", "flow"):
+            kl = log_q - self.log_prior(z)
         else:
             kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1)
         return recon, kl
@@ -94,8 +138,11 @@ class Model(nn.Module):
         """log wᵢ (n × k) for k samples per image, and −log p(x|zᵢ), log q − log p per sample."""
         mu, logvar = self.encode(x)
         mu_k, logvar_k = mu.repeat_interleave(k, 0), logvar.repeat_interleave(k, 0)
-        z = mu_k + torch.randn_like(mu_k) * torch.exp(0.5 * logvar_k)
-        log_q = log_normal(z, mu_k.detach(), logvar_k.detach()) if dreg else log_normal(z, mu_k, logvar_k)
+        if dreg:
+            z = mu_k + torch.randn_like(mu_k) * torch.exp(0.5 * logvar_k)
+            log_q = log_normal(z, mu_k.detach(), logvar_k.detach())
+        else:
+            z, log_q = self.sample(mu_k, logvar_k)
         recon = F.binary_cross_entropy_with_logits(self.decode_logits(z), x.repeat_interleave(k, 0),
                                                    reduction="none").sum(1)
         kl = log_q - self.log_prior(z)
@@ -153,7 +200,8 @@ def test_figures(model, images, k, batch=100, rows_per_pass=4096):
 def run(args, say):
     train_images = read_idx_images(args.data, "train")
     test_images = read_idx_images(args.data, "t10k")[:args.test_images]
-    model = Model(args.model, args.samples, args.dreg, args.pseudo_inputs, args.beta, len(train_images))
+    model = Model(args.model, args.samples, args.dreg, args.pseudo_inputs, args.beta, len(train_images),
+                  args.flow_steps, args.flow_hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     epochs = []
     for epoch in range(1, args.epochs + 1):
@@ -187,11 +235,13 @@ def run(args, say):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=("vae", "iwae", "vamp", "tcvae"), default="vae")
+    parser.add_argument("--model", choices=("vae", "iwae", "vamp", "flow", "tcvae"), default="vae")
     parser.add_argument("--samples", type=int, default=5, help="--model iwae: k (default 5)")
     parser.add_argument("--dreg", action="store_true", help="--model iwae: the DReG encoder gradient")
     parser.add_argument("--pseudo-inputs", type=int, default=500, help="--model vamp: K (default 500)")
     parser.add_argument("--beta", type=float, default=1.0, help="--model tcvae: the total correlation's weight")
+    parser.add_argument("--flow-steps", type=int, default=2, help="--model flow: IAF steps (default 2)")
+    parser.add_argument("--flow-hidden", type=int, default=128, help="--model flow: MADE hidden units (default 128)")
     parser.add_argument("--data", required=True, help="directory with the four MNIST-format IDX files")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch", type=int, default=128)

@@ -60,10 +60,12 @@ inline vaelet::TrainOptions train_options(const TrainFlags& f) {
     o.clip_norm = f.clip_norm;
     o.skip_non_finite = f.skip_nonfinite;
     o.seed = f.seed;
-    if (f.model != "vae" && f.model != "iwae" && f.model != "vamp" && f.model != "tcvae")
-        throw vaelet::config_error("--model is \"" + f.model + "\"; use vae, iwae, vamp or tcvae");
+    if (f.model != "vae" && f.model != "iwae" && f.model != "vamp" && f.model != "flow" && f.model != "tcvae")
+        throw vaelet::config_error("--model is \"" + f.model + "\"; use vae, iwae, vamp, flow or tcvae");
     if (f.pseudo_inputs != 0 && f.model != "vamp")
         throw vaelet::config_error("--pseudo-inputs is for --model vamp (the VampPrior)");
+    if ((f.flow_steps != 0 || f.flow_hidden != 0) && f.model != "flow")
+        throw vaelet::config_error("--flow-steps and --flow-hidden are for --model flow (the IAF posterior)");
     if (f.model == "iwae" || f.model == "tcvae") o.objective = f.model;
     o.samples = f.samples != 0 ? f.samples : f.model == "iwae" ? 5 : 1;  // a bad count: validate() names the flag
     o.dreg = f.dreg;
@@ -76,12 +78,15 @@ inline vaelet::TrainOptions train_options(const TrainFlags& f) {
     return o;
 }
 
-/// The prior that --model names into a model configuration (a VaeConfig or a ConvVaeConfig, which validates it):
-/// the VampPrior of --pseudo-inputs (default 500) for vamp, else the standard normal.
+/// The parts that --model names into a model configuration (a VaeConfig or a ConvVaeConfig, which validates them):
+/// the VampPrior of --pseudo-inputs (default 500) for vamp, the IAF posterior of --flow-steps (default 2) of
+/// --flow-hidden units (default 128) for flow; else the standard normal prior and no flow.
 template <class ModelConfig>
-void set_prior(const TrainFlags& f, ModelConfig& c) {
+void set_model_parts(const TrainFlags& f, ModelConfig& c) {
     c.prior = f.model == "vamp" ? "vamp" : "standard";
     c.pseudo_inputs = f.pseudo_inputs != 0 ? vaelet::Index(f.pseudo_inputs) : 500;
+    c.flow_steps = f.model == "flow" ? (f.flow_steps != 0 ? vaelet::Index(f.flow_steps) : 2) : 0;
+    c.flow_hidden = f.flow_hidden != 0 ? vaelet::Index(f.flow_hidden) : 128;
 }
 
 /// The files of a run directory that `train` writes after every epoch.

@@ -34,7 +34,7 @@ vaelet::ConvVaeConfig conv_config_from_args(const TrainArgs& a, const vaelet::Da
     c.likelihood = likelihood;
     c.sigma = a.sigma;
     c.conditions = a.conditional ? 10 : 0;
-    examples::set_prior(a, c);
+    examples::set_model_parts(a, c);
     try {
         c.validate();
     } catch (const vaelet::config_error& e) {  // the library names its fields; the user here has flags
@@ -70,7 +70,7 @@ vaelet::RunConfig config_from_args(const TrainArgs& a, const vaelet::Dataset& tr
         c.model->likelihood = likelihood;
         c.model->sigma = a.sigma;
         c.model->conditions = a.conditional ? 10 : 0;
-        examples::set_prior(a, *c.model);
+        examples::set_model_parts(a, *c.model);
         c.model->validate();
     }
     c.train = examples::train_options(a);

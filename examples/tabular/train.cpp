@@ -48,7 +48,7 @@ vaelet::RunConfig config_from_args(const TrainArgs& a, const vaelet::TabularEnco
     c.model->latent = a.latent;
     c.model->likelihood = vaelet::LikelihoodKind::tabular;
     c.model->tabular = encoder.layout();
-    examples::set_prior(a, *c.model);
+    examples::set_model_parts(a, *c.model);
     c.model->validate();
     c.train = examples::train_options(a);
     c.extra = {{"program", "vaelet-tabular"},

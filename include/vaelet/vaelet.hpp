@@ -43,6 +43,7 @@
 #include "vaelet/vae/density.hpp"
 #include "vaelet/vae/elbo.hpp"
 #include "vaelet/vae/encoder.hpp"
+#include "vaelet/vae/flow.hpp"
 #include "vaelet/vae/iwae.hpp"
 #include "vaelet/vae/likelihood.hpp"
 #include "vaelet/vae/model.hpp"

@@ -171,7 +171,7 @@ TEST_CASE("train: --model iwae --samples 3 --dreg trains, records the objective,
                       1, {"--free-bits is for the ELBO"});
     check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--model", "vq"},
                                  small_model())),
-                      1, {"--model is \"vq\"; use vae, iwae, vamp or tcvae"});
+                      1, {"--model is \"vq\"; use vae, iwae, vamp, flow or tcvae"});
 }
 
 TEST_CASE("train: --model vamp --pseudo-inputs 10 learns a VampPrior that the checkpoint keeps and the tools sample from") {
@@ -236,4 +236,38 @@ TEST_CASE("train: --model tcvae --beta 4 logs the KL's split per epoch, and resu
     INFO(r.output);
     REQUIRE(r.code == 0);
     check_same_run(dir / "resumed", dir / "straight");
+}
+
+TEST_CASE("train: --model flow --flow-steps 2 trains an IAF posterior that the checkpoint keeps and every tool uses") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    const Args flow = {"--model", "flow", "--flow-steps", "2", "--flow-hidden", "16"};
+    const Result straight = run(concat(
+        concat({"train", "--data", t.data.string(), "--out", (dir / "straight").string(), "--epochs", "2"}, small_model()),
+        flow));
+    INFO(straight.output);
+    REQUIRE(straight.code == 0);
+    const auto ckpt = (dir / "straight" / "checkpoint.safetensors").string();
+    CHECK(vaelet::read_checkpoint_config(ckpt).model->flow_steps == 2);
+    CHECK(vaelet::load_safetensors(ckpt).at("flow.1.gate.weight").shape == std::vector<std::int64_t>{4, 16});
+    CHECK(vaelet::load_model<float>(ckpt)->flow() != nullptr);
+    for (const Args& tool : std::vector<Args>{{"eval", "--k", "20"}, {"score", "--out", (dir / "s.csv").string()},
+                                              {"encode", "--out", (dir / "z.csv").string()}}) {
+        Args command = {tool[0], "--ckpt", ckpt, "--data", t.data.string()};
+        command.insert(command.end(), tool.begin() + 1, tool.end());
+        const Result r = run(command);
+        INFO(r.output);
+        CHECK(r.code == 0);
+    }
+
+    const std::string out = (dir / "resumed").string();
+    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), flow));
+    REQUIRE(r.code == 0);
+    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    check_same_run(dir / "resumed", dir / "straight");
+    check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--flow-steps", "3"},
+                                 small_model())),
+                      1, {"--flow-steps and --flow-hidden are for --model flow"});
 }

@@ -8,6 +8,7 @@
 #include "vaelet/vae/conv_vae.hpp"
 #include "vaelet/vae/iwae.hpp"
 #include "vaelet/vae/score.hpp"
+#include "whole_gradient.hpp"
 
 #include <doctest/doctest.h>
 
@@ -373,4 +374,27 @@ TEST_CASE("a conv VAE config goes to JSON and back, and the weights of a conv ar
     for (const auto& p : vae.named_parameters())
         if (p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0) biases += double(p.param->size());
     CHECK(detail::min_weights(architecture(vae)) == double(vae.parameter_count()) - biases);
+}
+
+TEST_CASE("the conv VAE takes the model family's parts: a VampPrior and a flow posterior, checked end to end and saved") {
+    TempDir dir;
+    ConvVaeConfig c = tiny();
+    c.prior = "vamp";
+    c.pseudo_inputs = 3;
+    c.flow_steps = 1;
+    c.flow_hidden = 4;
+    Rng rng(6);
+    Vae<double> vae(conv_vae_parts<double>(c, rng));
+    CHECK(vae.flow() != nullptr);
+    CHECK(dynamic_cast<VampPrior<double>*>(&vae.prior()) != nullptr);
+    Matrix<double> x(2, 64);
+    rng.fill_uniform(x, 0.0, 1.0);
+    testing::check_whole_gradient<double>(vae, [&](Tape<double>& tape) {
+        Rng noise(3);
+        return iwae(vae, tape, tape.constant(x), noise, {2}).loss;
+    }, "conv VAE, VampPrior, IAF, IWAE-2");
+    save_model(dir / "conv_family.safetensors", vae);
+    auto loaded = load_model<double>(dir / "conv_family.safetensors");
+    CHECK(architecture(*loaded) == architecture(vae));
+    CHECK(loaded->reconstruct(x) == vae.reconstruct(x));
 }

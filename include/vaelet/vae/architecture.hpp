@@ -50,17 +50,19 @@ Likelihood<T> build_likelihood(const ModuleSpec& s) {
 }
 
 /// The architecture of `vae`: type "Vae", sizes "latent" and "conditions", children "encoder", "decoder",
-/// "likelihood" and "prior".
+/// "likelihood", "prior" and, for a posterior flow, "flow".
 template <class T>
 ModuleSpec architecture(Vae<T>& vae) {
-    return {"Vae",
-            {{"latent", vae.latent()}, {"conditions", vae.conditions()}},
-            {},
-            {},
-            {{"encoder", vae.encoder().spec()},
-             {"decoder", vae.decoder().spec()},
-             {"likelihood", likelihood_spec(vae.likelihood())},
-             {"prior", vae.prior().spec()}}};
+    ModuleSpec s{"Vae",
+                 {{"latent", vae.latent()}, {"conditions", vae.conditions()}},
+                 {},
+                 {},
+                 {{"encoder", vae.encoder().spec()},
+                  {"decoder", vae.decoder().spec()},
+                  {"likelihood", likelihood_spec(vae.likelihood())},
+                  {"prior", vae.prior().spec()}}};
+    if (vae.flow()) s.children.push_back({"flow", vae.flow()->spec()});
+    return s;
 }
 
 namespace detail {
@@ -96,6 +98,14 @@ std::unique_ptr<Vae<T>> build_vae(const ModuleSpec& spec, Rng& rng) {
     parts.likelihood = build_likelihood<T>(detail::child(spec, "likelihood"));
     parts.latent = spec.size("latent");
     parts.conditions = spec.size("conditions");
+    for (const auto& [name, child] : spec.children) {
+        if (name != "flow") continue;
+        if (child.type != "InverseAutoregressiveFlow")
+            throw config_error("architecture: the posterior flow \"" + child.type + "\" is not one this version "
+                               "builds (it knows InverseAutoregressiveFlow)");
+        parts.flow = std::make_unique<InverseAutoregressiveFlow<T>>(child.size("latent"), child.size("steps"),
+                                                                    child.size("hidden"), rng);
+    }
     return std::make_unique<Vae<T>>(std::move(parts));
 }
 

@@ -45,6 +45,8 @@ struct ConvVaeConfig {
     Index conditions = 0;  // > 0: a conditional VAE with a one-hot condition of this many classes
     std::string prior = "standard";  // "standard": N(0, I); "vamp": the VampPrior (vae/vamp_prior.hpp)
     Index pseudo_inputs = 500;       // the VampPrior's K
+    Index flow_steps = 0;            // > 0: a posterior flow of this many IAF steps (vae/flow.hpp)
+    Index flow_hidden = 128;         // the hidden units of each IAF step's MADE
 
     /// Calls f(name, member) for every field, in order: the one list that a program writing the config to a file
     /// (vaelet-mnist's checkpoints) and reading it back goes through, as VaeConfig::fields.
@@ -61,6 +63,8 @@ struct ConvVaeConfig {
         f("conditions", c.conditions);
         f("prior", c.prior, false);  // added after the first checkpoints, which had the standard prior
         f("pseudo_inputs", c.pseudo_inputs, false);
+        f("flow_steps", c.flow_steps, false);
+        f("flow_hidden", c.flow_hidden, false);
     }
 
     /// Features per example, channels·height·width.
@@ -86,6 +90,7 @@ struct ConvVaeConfig {
         if (conditions < 0) throw config_error("conv VAE config: conditions must be 0 or more");
         if (!(sigma > 0)) throw config_error("conv VAE config: sigma must be positive");
         check_prior_choice("conv VAE config", prior, pseudo_inputs, conditions);
+        check_flow_choice("conv VAE config", flow_steps, flow_hidden);
         if (likelihood == LikelihoodKind::tabular)
             throw config_error("conv VAE config: the likelihood of images is bernoulli or gaussian, not tabular");
         if (conv_channels.empty()) throw config_error("conv VAE config: conv_channels needs at least one convolution");
@@ -166,6 +171,7 @@ VaeParts<T> conv_vae_parts(const ConvVaeConfig& config, Rng& rng) {
     parts.latent = config.latent;
     parts.conditions = config.conditions;
     parts.prior = make_prior<T>(config.prior, config.pseudo_inputs, config.input(), rng);
+    parts.flow = make_flow<T>(config.flow_steps, config.flow_hidden, config.latent, rng);
     return parts;
 }
 

@@ -52,18 +52,28 @@ template <class T>
 ImportanceSamples<T> importance_samples(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng,
                                         const typename Vae<T>::Condition& condition, bool dreg) {
     if (k < 1) throw config_error("importance sampling: k must be at least 1, got " + std::to_string(k));
+    if (dreg && vae.flow())
+        throw config_error("DReG: a posterior flow's log q(z|x) with its parameters held would need the flow's "
+                           "inverse; train a flow with IWAE without dreg");
     ImportanceSamples<T> s;
     VaeForward<T>& f = s.forward;
     f.q = vae.encode(tape, x, condition);
     const Var<T> mu = repeat_rows(f.q.mu, k), logvar = repeat_rows(f.q.logvar, k);
-    f.z = reparameterize(mu, logvar, rng, &f.eps);
+    VaeForward<T> samples;  // the n·k samples: their q is the repeated posterior
+    samples.q = {mu, logvar};
+    vae.sample(samples, rng);
+    f.eps = samples.eps;
+    f.z = samples.z;
+    f.z0 = samples.z0;
+    f.log_det = samples.log_det;
     if (dreg) {
         f.z = reweighted_gradient(f.z);
         s.reweight = f.z.index();
         s.log_qz = gaussian_log_density(f.z, tape.constant(mu.value()), tape.constant(logvar.value()));  // μ, σ held
     } else {
-        // log q(z|x) of z = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent/2)·log 2π.
+        // log q(z|x) of z = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent/2)·log 2π, less the flow's log-determinant.
         s.log_qz = sum_per_row(logvar + square(f.eps)) * T(-0.5) - T(half_log_2pi * double(f.z.cols()));
+        if (vae.flow()) s.log_qz = s.log_qz - f.log_det;
     }
     typename Vae<T>::Condition c_k;
     if (condition) c_k = repeat_rows(*condition, k);

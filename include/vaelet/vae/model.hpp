@@ -14,6 +14,7 @@
 #include "vaelet/core/extern_templates.hpp"
 #include "vaelet/vae/decoder.hpp"
 #include "vaelet/vae/encoder.hpp"
+#include "vaelet/vae/flow.hpp"
 #include "vaelet/vae/likelihood.hpp"
 #include "vaelet/vae/prior.hpp"
 #include "vaelet/vae/sampler.hpp"
@@ -38,6 +39,8 @@ struct VaeConfig {
     Index conditions = 0;              // > 0: a conditional VAE with a one-hot condition of this many classes
     std::string prior = "standard";    // "standard": N(0, I); "vamp": the VampPrior (vae/vamp_prior.hpp)
     Index pseudo_inputs = 500;         // the VampPrior's K
+    Index flow_steps = 0;              // > 0: a posterior flow of this many IAF steps (vae/flow.hpp)
+    Index flow_hidden = 128;           // the hidden units of each IAF step's MADE
     TabularLayout tabular;             // the column layout when likelihood == tabular (input = tabular.width())
 
     /// Calls f(name, member) for every field but `tabular`, in order: the one list that model files and
@@ -53,6 +56,8 @@ struct VaeConfig {
         f("conditions", c.conditions);
         f("prior", c.prior, false);  // added after the first model files, which had the standard prior
         f("pseudo_inputs", c.pseudo_inputs, false);
+        f("flow_steps", c.flow_steps, false);
+        f("flow_hidden", c.flow_hidden, false);
     }
 
     /// Throws config_error naming the bad field.
@@ -66,6 +71,7 @@ struct VaeConfig {
         if (conditions < 0) throw config_error("VAE config: conditions must be 0 or more");
         if (!(sigma > 0)) throw config_error("VAE config: sigma must be positive");
         check_prior_choice("VAE config", prior, pseudo_inputs, conditions);
+        check_flow_choice("VAE config", flow_steps, flow_hidden);
         if (likelihood == LikelihoodKind::tabular) {
             tabular.validate();
             if (tabular.width() != input)
@@ -78,10 +84,12 @@ struct VaeConfig {
 /// The per-row results of one pass through the model, all on the tape.
 template <class T>
 struct VaeForward {
-    Posterior<T> q;  // μ and log σ² of q(z|x)
+    Posterior<T> q;  // μ and log σ² of q(z|x) (of its Gaussian, before a posterior flow)
     Var<T> eps;      // the noise used for z
-    Var<T> z;        // z = μ + σ ⊙ ε
+    Var<T> z;        // z = μ + σ ⊙ ε, or f(μ + σ ⊙ ε) through a posterior flow f
     Var<T> out;      // decoder output: logits or means
+    Var<T> z0;       // with a posterior flow: μ + σ ⊙ ε, the flow's input (empty without one)
+    Var<T> log_det;  // with a posterior flow: log |det ∂f/∂z₀| per row, n × 1 (empty without one)
 };
 
 /// The parts of a VAE, for the constructor that takes them all at once (load_model builds a model this way).
@@ -93,6 +101,7 @@ struct VaeParts {
     Index latent = 0;
     Index conditions = 0;      // > 0: a conditional VAE; a one-hot condition goes into the encoder and the decoder
     PriorPtr<T> prior;         // p(z); null means N(0, I)
+    FlowPtr<T> flow;           // a posterior flow on the encoder's Gaussian sample; null means none
 };
 
 /// The MLP VAE of `config` as parts: mlp_encoder, mlp_decoder mirroring it, the configured likelihood and prior.
@@ -110,6 +119,7 @@ VaeParts<T> mlp_vae_parts(const VaeConfig& config, Rng& rng) {
     parts.latent = config.latent;
     parts.conditions = c;
     parts.prior = make_prior<T>(config.prior, config.pseudo_inputs, config.input, rng);
+    parts.flow = make_flow<T>(config.flow_steps, config.flow_hidden, config.latent, rng);
     return parts;
 }
 
@@ -122,7 +132,8 @@ public:
     /// The parts, checked: the encoder and decoder must be there and the sizes positive.
     explicit Vae(VaeParts<T> parts)
         : encoder_(std::move(parts.encoder)), decoder_(std::move(parts.decoder)),
-          likelihood_(std::move(parts.likelihood)), prior_(std::move(parts.prior)), latent_(parts.latent),
+          likelihood_(std::move(parts.likelihood)), prior_(std::move(parts.prior)), flow_(std::move(parts.flow)),
+          latent_(parts.latent),
           conditions_(parts.conditions) {
         if (!encoder_) throw config_error("VAE: the encoder is missing");
         if (!decoder_) throw config_error("VAE: the decoder is missing");
@@ -130,6 +141,9 @@ public:
         if (conditions_ < 0) throw config_error("VAE: conditions must be 0 or more, got " + std::to_string(conditions_));
         if (!prior_) prior_ = std::make_unique<StandardNormalPrior<T>>();
         prior_->attach(*encoder_, likelihood_.width(), latent_, conditions_);
+        if (flow_ && flow_->latent() != latent_)
+            throw shape_error("VAE: the posterior flow maps " + std::to_string(flow_->latent()) +
+                              " dimensions but the latent space has " + std::to_string(latent_));
     }
 
     /// A VAE of an encoder and a decoder (module values or ModulePtrs), a likelihood over `likelihood.width()`
@@ -140,7 +154,7 @@ public:
     template <class E, class D, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, VaeConfig>>>
     Vae(E&& encoder, D&& decoder, Likelihood<T> likelihood, Index latent, Index conditions = 0)
         : Vae(VaeParts<T>{module_ptr(std::forward<E>(encoder)), module_ptr(std::forward<D>(decoder)),
-                          std::move(likelihood), latent, conditions, nullptr}) {}
+                          std::move(likelihood), latent, conditions, nullptr, nullptr}) {}
 
     /// The MLP VAE of `config` (784-400-20 with ReLU and a Bernoulli likelihood, PyTorch's example, by default),
     /// its weights initialised from `rng`.
@@ -165,22 +179,45 @@ public:
     Var<T> decode(Tape<T>& tape, const Var<T>& z, const Condition& c = std::nullopt) {
         return decoder_->forward(tape, with_condition(z, c));
     }
-    /// Encode, sample z with the reparameterization trick, decode.
+    /// z ~ q(z|x) for the posterior `f.q` by the reparameterization trick, through the posterior flow when there
+    /// is one: fills f.eps and f.z (and f.z0, f.log_det).
+    void sample(VaeForward<T>& f, Rng& rng) {
+        f.z = reparameterize(f.q.mu, f.q.logvar, rng, &f.eps);
+        if (!flow_) return;
+        f.z0 = f.z;
+        auto r = flow_->forward(f.z0.tape(), f.z0);
+        f.z = r.z;
+        f.log_det = r.log_det;
+    }
+    /// The deterministic code of q: μ, or the flow's image of μ.
+    Var<T> code(const Posterior<T>& q) { return flow_ ? flow_->forward(q.mu.tape(), q.mu).z : q.mu; }
+    /// log q(z|x) of the sample in `f` (n × 1): log N(z₀; μ, σ²) − log |det ∂f/∂z₀|, or without a flow log N(z; μ, σ²).
+    Var<T> log_posterior(const VaeForward<T>& f) {
+        return flow_ ? gaussian_log_density(f.z0, f.q.mu, f.q.logvar) - f.log_det
+                     : gaussian_log_density(f.z, f.q.mu, f.q.logvar);
+    }
+    /// KL(q(z|x) ‖ p(z)) for the sample in `f`: the prior's kl_per_dim (closed form for N(0, I)), or with a
+    /// posterior flow the one-sample estimate log q(z|x) − log p(z), n × 1.
+    Var<T> kl_per_dim(const VaeForward<T>& f) {
+        return flow_ ? log_posterior(f) - prior_->log_prob(f.z) : prior_->kl_per_dim(f.q, f.z);
+    }
+    /// Encode, sample z with the reparameterization trick (and the flow), decode.
     VaeForward<T> forward(Tape<T>& tape, const Var<T>& x, Rng& rng, const Condition& c = std::nullopt) {
         VaeForward<T> f;
         f.q = encode(tape, x, c);
-        f.z = reparameterize(f.q.mu, f.q.logvar, rng, &f.eps);
+        sample(f, rng);
         f.out = decode(tape, f.z, c);
         return f;
     }
 
     // ---- evaluation helpers (no gradient; they reuse an internal tape, so calls allocate little) ----
 
-    /// μ and log σ² of q(z|x), each n × latent.
+    /// μ and log σ² of q(z|x), each n × latent; with a posterior flow, `mu` is the code (the flow's image of μ)
+    /// and `logvar` the Gaussian's, before the flow.
     void encode(const Matrix<T>& x, Matrix<T>& mu, Matrix<T>& logvar, const ConditionMatrix& c = std::nullopt) {
         begin_inference();
         Posterior<T> q = encode(tape_, tape_.constant(x), condition_var(c));
-        mu = q.mu.value();
+        mu = code(q).value();
         logvar = q.logvar.value();
     }
     /// The mean of p(x|z) for each row of z.
@@ -188,13 +225,15 @@ public:
         begin_inference();
         return likelihood_.mean(decode(tape_, tape_.constant(z), condition_var(c)).value());
     }
-    /// Reconstruction through the posterior mean (deterministic), or through a sample z ~ q(z|x) with `rng`.
+    /// Reconstruction through the posterior's code (deterministic: μ, or its image through the flow), or through a
+    /// sample z ~ q(z|x) with `rng`.
     Matrix<T> reconstruct(const Matrix<T>& x, const ConditionMatrix& c = std::nullopt, Rng* rng = nullptr) {
         begin_inference();
         const Condition cv = condition_var(c);
-        Posterior<T> q = encode(tape_, tape_.constant(x), cv);
-        const Var<T> z = rng ? reparameterize(q.mu, q.logvar, *rng) : q.mu;
-        return likelihood_.mean(decode(tape_, z, cv).value());
+        VaeForward<T> f;
+        f.q = encode(tape_, tape_.constant(x), cv);
+        if (rng) sample(f, *rng);
+        return likelihood_.mean(decode(tape_, rng ? f.z : code(f.q), cv).value());
     }
     /// n new examples: decode z drawn from the prior.
     Matrix<T> generate(Index n, Rng& rng, const ConditionMatrix& c = std::nullopt) {
@@ -204,7 +243,7 @@ public:
     // ---- parameters ----
 
     /// The encoder's parameters under "encoder.", the decoder's and the likelihood's under "decoder.", a learned
-    /// prior's under "prior.". For the MLP of a VaeConfig, in order: encoder.fc1.weight, encoder.fc1.bias, …,
+    /// prior's under "prior.", a posterior flow's under "flow.". For the MLP of a VaeConfig, in order: encoder.fc1.weight, encoder.fc1.bias, …,
     /// encoder.fc21.*, encoder.fc22.*, decoder.fc3.*, …, decoder.fc4.*, [decoder.log_sigma]. Without the
     /// "encoder."/"decoder." prefix these are exactly the names of PyTorch's examples/vae model (fc1, fc21, fc22,
     /// fc3, fc4) for the 784-400-20 configuration.
@@ -214,6 +253,7 @@ public:
         decoder_->collect_parameters(list, "decoder.");
         likelihood_.collect_parameters(list, "decoder.");
         prior_->collect_parameters(list, "prior.");
+        if (flow_) flow_->collect_parameters(list, "flow.");
         return list;
     }
 
@@ -234,6 +274,8 @@ public:
     Likelihood<T>& likelihood() { return likelihood_; }
     const Likelihood<T>& likelihood() const { return likelihood_; }
     Prior<T>& prior() { return *prior_; }
+    /// The posterior flow, or null.
+    Flow<T>* flow() { return flow_.get(); }
 
 private:
     Var<T> with_condition(const Var<T>& v, const Condition& c) {
@@ -257,6 +299,7 @@ private:
     ModulePtr<T> encoder_, decoder_;
     Likelihood<T> likelihood_;
     PriorPtr<T> prior_;
+    FlowPtr<T> flow_;
     Index latent_ = 0, conditions_ = 0;
     Tape<T> tape_;  // for the evaluation helpers
 };

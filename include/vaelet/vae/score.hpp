@@ -12,7 +12,7 @@ namespace vaelet {
 
 struct ExampleScores {
     Matrix<double> neg_elbo;     // −ELBO = E_q[−log p(x|z)] + KL(q ‖ p), the expectation over `samples` draws
-    Matrix<double> recon_error;  // −log p(x | z = μ(x)): deterministic
+    Matrix<double> recon_error;  // −log p(x | z = the code of x: μ(x), or its image through a flow): deterministic
 };
 
 /// Scores every row of x (n × input). `conditions` (n × classes one-hot) for a conditional model.
@@ -28,14 +28,15 @@ ExampleScores score_examples(Vae<T>& vae, const Matrix<T>& x, Rng& rng, int samp
 
     ExampleScores s;
     s.neg_elbo = Matrix<double>::Zero(x.rows(), 1);
-    const Posterior<T> q = vae.encode(tape, xv, c);
+    VaeForward<T> f;
+    f.q = vae.encode(tape, xv, c);
     for (int k = 0; k < samples; ++k) {
-        const Var<T> z = reparameterize(q.mu, q.logvar, rng);
-        s.neg_elbo -= vae.likelihood().log_prob(tape, vae.decode(tape, z, c), xv).value().template cast<double>();
-        s.neg_elbo += sum_per_row(vae.prior().kl_per_dim(q, z)).value().template cast<double>();
+        vae.sample(f, rng);
+        s.neg_elbo -= vae.likelihood().log_prob(tape, vae.decode(tape, f.z, c), xv).value().template cast<double>();
+        s.neg_elbo += sum_per_row(vae.kl_per_dim(f)).value().template cast<double>();
     }
     s.neg_elbo /= double(samples);
-    s.recon_error = -vae.likelihood().log_prob(tape, vae.decode(tape, q.mu, c), xv).value().template cast<double>();
+    s.recon_error = -vae.likelihood().log_prob(tape, vae.decode(tape, vae.code(f.q), c), xv).value().template cast<double>();
     return s;
 }
 

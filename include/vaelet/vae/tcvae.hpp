@@ -72,6 +72,9 @@ ElboTerms<T> tcvae(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const 
                           std::to_string(vae.input()) + " features per row");
     if (options.estimator != "mws" && options.estimator != "stratified")
         throw config_error("β-TCVAE: estimator \"" + options.estimator + "\" is not one of mws, stratified");
+    if (vae.flow())
+        throw config_error("β-TCVAE: its estimates of q(z) are mixtures of the encoder's Gaussians, which a posterior "
+                           "flow reshapes; use β-TCVAE without a flow");
     const Index m = x.rows(), n = options.dataset_size > 0 ? options.dataset_size : m;
     if (n < m)
         throw config_error("β-TCVAE: dataset_size is " + std::to_string(n) + ", smaller than the batch of " +
