@@ -1,6 +1,7 @@
 #include "vaelet/vae/elbo.hpp"
 #include "vaelet/vae/iwae.hpp"
 #include "vaelet/vae/score.hpp"
+#include "linear_gaussian.hpp"
 #include "whole_gradient.hpp"
 
 #include <doctest/doctest.h>
@@ -13,60 +14,10 @@
 
 using namespace vaelet;
 
-// A linear-Gaussian VAE: p(z) = N(0, I), p(x|z) = N(Wz + b, σ²I), so p(x) = N(b, WWᵀ + σ²I) exactly.
-// The encoder is set to the true posterior mean M⁻¹Wᵀ(x − b) (M = WᵀW + σ²I) with the diagonal of the true
-// posterior covariance σ²M⁻¹ as its variance: close to, but not exactly, the true (correlated) posterior, so the
-// ELBO lies strictly below log p(x) and the importance-weighted bounds climb towards it.
 namespace {
 
-constexpr Index D = 4, d = 2;
-constexpr double sigma = 0.5;
-
-struct LinearGaussian {
-    Eigen::MatrixXd W{D, d};
-    Eigen::RowVectorXd b{D};
-    Rng rng{17};
-    Vae<double> vae;
-
-    static VaeConfig config() {
-        VaeConfig c;
-        c.input = D;
-        c.hidden = {};
-        c.latent = d;
-        c.likelihood = LikelihoodKind::gaussian_fixed;
-        c.sigma = sigma;
-        return c;
-    }
-
-    /// The default W has correlated columns: the true posterior is not diagonal. `exact_posterior` takes
-    /// orthogonal columns instead, which make it diagonal: q is then exactly p(z|x) and every weight is p(x).
-    explicit LinearGaussian(bool exact_posterior = false) : vae(config(), rng) {
-        if (exact_posterior)
-            W << 1.0, 0.5, 0.5, -1.0, -0.5, 0.0, 0.0, 0.3;
-        else
-            W << 1.0, 0.8, -0.5, 0.9, 0.3, -0.2, 0.7, 0.6;
-        b << 0.2, -0.1, 0.4, 0.0;
-        const Eigen::MatrixXd M = W.transpose() * W + sigma * sigma * Eigen::MatrixXd::Identity(d, d);
-        const Eigen::MatrixXd A = M.inverse() * W.transpose();
-        const Eigen::VectorXd post_var = (sigma * sigma * M.inverse()).diagonal();
-        auto params = vae.named_parameters();  // fc21 (μ), fc22 (log σ²), fc4 (decoder)
-        params[0].param->value = A;
-        params[1].param->value = -(A * b.transpose()).transpose();
-        params[2].param->value.setZero();
-        params[3].param->value = post_var.array().log().matrix().transpose();
-        params[4].param->value = W;
-        params[5].param->value = b;
-    }
-
-    double exact_log_px(const Eigen::RowVectorXd& x) const {
-        const Eigen::MatrixXd C = W * W.transpose() + sigma * sigma * Eigen::MatrixXd::Identity(D, D);
-        const Eigen::LLT<Eigen::MatrixXd> llt(C);
-        const Eigen::VectorXd diff = (x - b).transpose();
-        const double quad = diff.dot(llt.solve(diff));
-        const double log_det = 2 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
-        return -0.5 * (D * std::log(2 * 3.14159265358979323846) + log_det + quad);
-    }
-};
+using testing::LinearGaussian;
+constexpr Index D = LinearGaussian::D;
 
 struct BoundEstimate {
     double mean, standard_error;
@@ -281,7 +232,7 @@ TEST_CASE("iwae(): its loss is −mean IWAE-k bound, its terms the sample means,
 }
 
 TEST_CASE("DReG: with q the exact posterior the encoder's gradient is zero (IWAE's is not), and the decoder's is IWAE's") {
-    LinearGaussian model(/*exact_posterior=*/true);
+    LinearGaussian model({/*exact_posterior=*/true});
     Matrix<double> x(2, D);
     x << 0.5, -0.3, 1.0, 0.2, -1.2, 0.4, 0.1, 0.9;
     const Index enc = encoder_entries(model.vae);
