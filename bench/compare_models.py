@@ -12,7 +12,7 @@ test −ELBO and the importance-sampled NLL (k = --k) on the first --test-images
 estimator, and training images/s (the epochs alone) of each side with their ratio.
 
 Models: vae (the ELBO), iwae (IWAE-5), iwae-dreg (IWAE-5 with DReG), vamp (VampPrior, 500 pseudo-inputs), flow
-(an IAF posterior of 2 steps), tcvae (β-TCVAE, β = 6).
+(an IAF posterior of 2 steps), tcvae (β-TCVAE, β = 6), two-layer (z₂ of 10 dimensions over z₁).
 Needs the release build and Debian's python3-torch; without torch it says so and exits 0.
 """
 import argparse
@@ -35,6 +35,7 @@ MODELS = {
     "vamp": (["--model", "vamp", "--pseudo-inputs", "500"], ["--model", "vamp", "--pseudo-inputs", "500"]),
     "flow": (["--model", "flow", "--flow-steps", "2"], ["--model", "flow", "--flow-steps", "2"]),
     "tcvae": (["--model", "tcvae", "--beta", "6"], ["--model", "tcvae", "--beta", "6"]),
+    "two-layer": (["--model", "two-layer", "--latent2", "10", "--hidden2", "64"], ["--model", "two-layer"]),
 }
 
 

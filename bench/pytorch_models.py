@@ -19,6 +19,9 @@ Linear uses the same scheme), Adam with lr 1e-3, batch 128, the training set shu
   flow  an inverse autoregressive flow posterior (Kingma et al. 2016) of --flow-steps steps, each a MADE of one
         hidden layer of --flow-hidden ReLU units giving a shift m and a gate σ = sigmoid(s + 1), z ← m + σ(z − m),
         the order reversed between steps; the KL by one sample, log N(z₀; μ, σ²) − Σ log σ − log p(z)
+  two-layer  a second stochastic layer z₂ (10 dims) over z₁ (Burda et al. 2016, §5): q(z₂|z₁) = 20→64→(μ, log σ²)
+        and p(z₁|z₂) = 10→64→(μ, log σ²) with ReLU, p(z₂) = N(0, I); the KL of z₁ by one sample of both layers,
+        log q(z₁|x) − [log p(z₁|z₂) + log p(z₂) − log q(z₂|z₁)], which the IS estimate uses as its weight too
   tcvae β-TCVAE (Chen et al. 2018): recon + MI + --beta·TC + dimension-wise KL, the aggregate posterior estimated
         by minibatch-weighted sampling over the training set's N images, as the paper's code does
 
@@ -99,6 +102,9 @@ class Model(nn.Module):
             self.pseudo_inputs = nn.Parameter(torch.randn(pseudo_inputs, 784) * 0.01 + 0.05)
         if model == "flow":
             self.flow = nn.ModuleList(IAFStep(20, flow_hidden, t % 2 == 1) for t in range(flow_steps))
+        if model == "two-layer":  # vaelet's names: prior.encoder.fc1, fc21, fc22; prior.decoder.fc1, fc21, fc22
+            self.up1, self.up21, self.up22 = nn.Linear(20, 64), nn.Linear(64, 10), nn.Linear(64, 10)
+            self.down1, self.down21, self.down22 = nn.Linear(10, 64), nn.Linear(64, 20), nn.Linear(64, 20)
 
     def sample(self, mu, logvar):
         """z ~ q(z|x) and log q(z|x), through the flow when there is one."""
@@ -117,6 +123,13 @@ class Model(nn.Module):
         return self.fc4(F.relu(self.fc3(z)))
 
     def log_prior(self, z):
+        if self.model == "two-layer":  # one sample of z₂ ~ q(z₂|z₁): log p(z₁|z₂) + log p(z₂) − log q(z₂|z₁)
+            h = F.relu(self.up1(z))
+            mu2, logvar2 = self.up21(h), self.up22(h)
+            z2 = mu2 + torch.randn_like(mu2) * torch.exp(0.5 * logvar2)
+            h = F.relu(self.down1(z2))
+            log_p2 = -0.5 * (z2 ** 2).sum(-1) - HALF_LOG_2PI * z2.shape[-1]
+            return log_normal(z, self.down21(h), self.down22(h)) + log_p2 - log_normal(z2, mu2, logvar2)
         if self.model != "vamp":
             return -0.5 * (z ** 2).sum(-1) - HALF_LOG_2PI * z.shape[-1]
         mu, logvar = self.encode(self.pseudo_inputs)  # K components
@@ -128,7 +141,7 @@ class Model(nn.Module):
         mu, logvar = self.encode(x)
         z, log_q = self.sample(mu, logvar)
         recon = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="none").sum(1)
-        if self.model in ("vamp", "flow"):
+        if self.model in ("vamp", "flow", "two-layer"):
             kl = log_q - self.log_prior(z)
         else:
             kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1)
@@ -235,7 +248,7 @@ def run(args, say):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=("vae", "iwae", "vamp", "flow", "tcvae"), default="vae")
+    parser.add_argument("--model", choices=("vae", "iwae", "vamp", "flow", "tcvae", "two-layer"), default="vae")
     parser.add_argument("--samples", type=int, default=5, help="--model iwae: k (default 5)")
     parser.add_argument("--dreg", action="store_true", help="--model iwae: the DReG encoder gradient")
     parser.add_argument("--pseudo-inputs", type=int, default=500, help="--model vamp: K (default 500)")

@@ -60,8 +60,11 @@ inline vaelet::TrainOptions train_options(const TrainFlags& f) {
     o.clip_norm = f.clip_norm;
     o.skip_non_finite = f.skip_nonfinite;
     o.seed = f.seed;
-    if (f.model != "vae" && f.model != "iwae" && f.model != "vamp" && f.model != "flow" && f.model != "tcvae")
-        throw vaelet::config_error("--model is \"" + f.model + "\"; use vae, iwae, vamp, flow or tcvae");
+    const std::vector<std::string> models{"vae", "iwae", "vamp", "flow", "tcvae", "two-layer"};
+    if (std::find(models.begin(), models.end(), f.model) == models.end())
+        throw vaelet::config_error("--model is \"" + f.model + "\"; use vae, iwae, vamp, flow, tcvae or two-layer");
+    if ((f.latent2 != 0 || !f.hidden2.empty()) && f.model != "two-layer")
+        throw vaelet::config_error("--latent2 and --hidden2 are for --model two-layer (a second stochastic layer)");
     if (f.pseudo_inputs != 0 && f.model != "vamp")
         throw vaelet::config_error("--pseudo-inputs is for --model vamp (the VampPrior)");
     if ((f.flow_steps != 0 || f.flow_hidden != 0) && f.model != "flow")
@@ -80,10 +83,13 @@ inline vaelet::TrainOptions train_options(const TrainFlags& f) {
 
 /// The parts that --model names into a model configuration (a VaeConfig or a ConvVaeConfig, which validates them):
 /// the VampPrior of --pseudo-inputs (default 500) for vamp, the IAF posterior of --flow-steps (default 2) of
-/// --flow-hidden units (default 128) for flow; else the standard normal prior and no flow.
+/// --flow-hidden units (default 128) for flow, the upper layer z2 of --latent2 (default 10) through --hidden2
+/// (default 64) for two-layer; else the standard normal prior and no flow.
 template <class ModelConfig>
 void set_model_parts(const TrainFlags& f, ModelConfig& c) {
-    c.prior = f.model == "vamp" ? "vamp" : "standard";
+    c.prior = f.model == "vamp" ? "vamp" : f.model == "two-layer" ? "two_layer" : "standard";
+    c.latent2 = f.latent2 != 0 ? vaelet::Index(f.latent2) : 10;
+    if (!f.hidden2.empty()) c.hidden2.assign(f.hidden2.begin(), f.hidden2.end());
     c.pseudo_inputs = f.pseudo_inputs != 0 ? vaelet::Index(f.pseudo_inputs) : 500;
     c.flow_steps = f.model == "flow" ? (f.flow_steps != 0 ? vaelet::Index(f.flow_steps) : 2) : 0;
     c.flow_hidden = f.flow_hidden != 0 ? vaelet::Index(f.flow_hidden) : 128;

@@ -41,11 +41,13 @@ struct TrainFlags {
     std::string optimizer = "adam", schedule = "constant";
     double lr = 1e-3, weight_decay = 0.0, momentum = 0.0, min_lr = 0.0;
     double beta = 1.0, warmup_epochs = 0.0, free_bits = 0.0, clip_norm = 0.0;
-    std::string model = "vae";  // vae | iwae | vamp | flow | tcvae (docs/models.md)
+    std::string model = "vae";  // vae | iwae | vamp | flow | tcvae | two-layer (docs/models.md)
     long samples = 0;           // --model iwae: importance samples per example (0: 5)
     bool dreg = false;
     long pseudo_inputs = 0;     // --model vamp: the VampPrior's pseudo-inputs (0: 500)
     long flow_steps = 0, flow_hidden = 0;  // --model flow: IAF steps (0: 2) and the hidden units of each (0: 128)
+    long latent2 = 0;                      // --model two-layer: z2's dimensions (0: 10)
+    std::vector<long> hidden2;             // --model two-layer: the upper layer's widths (empty: 64)
     std::string tc_estimator = "mws";
     std::uint64_t seed = 1;
     int threads = 0;
@@ -74,13 +76,17 @@ inline CLI::Option* add_train_flags(CLI::App* train, TrainFlags& f, const std::s
         ->capture_default_str();
     train->add_option("--free-bits", f.free_bits, "KL floor per latent dimension, nats")->capture_default_str();
     train->add_option("--model", f.model, "vae (the ELBO), iwae (the importance-weighted bound of --samples samples), "
-                      "vamp (the VampPrior of --pseudo-inputs), flow (an IAF posterior of --flow-steps) or tcvae "
-                      "(beta-TCVAE, --beta weighing the total correlation); docs/models.md")->capture_default_str();
+                      "vamp (the VampPrior of --pseudo-inputs), flow (an IAF posterior of --flow-steps), tcvae "
+                      "(beta-TCVAE, --beta weighing the total correlation) or two-layer (a second stochastic layer "
+                      "z2 of --latent2); docs/models.md")->capture_default_str();
     train->add_option("--samples", f.samples, "--model iwae: importance samples per example (default 5)");
     train->add_flag("--dreg", f.dreg, "--model iwae: the doubly reparameterized encoder gradient (Tucker et al. 2018)");
     train->add_option("--pseudo-inputs", f.pseudo_inputs, "--model vamp: learned pseudo-inputs of the prior (default 500)");
     train->add_option("--flow-steps", f.flow_steps, "--model flow: inverse autoregressive flow steps (default 2)");
     train->add_option("--flow-hidden", f.flow_hidden, "--model flow: hidden units of each step's MADE (default 128)");
+    train->add_option("--latent2", f.latent2, "--model two-layer: dimensions of z2 (default 10)");
+    train->add_option("--hidden2", f.hidden2, "--model two-layer: widths of q(z2|z1)'s layers (default 64); "
+                      "p(z1|z2) mirrors them");
     train->add_option("--tc-estimator", f.tc_estimator, "--model tcvae: mws (minibatch-weighted sampling, as the paper) "
                       "or stratified (weights that sum to 1: the logged terms read as nats)")->capture_default_str();
     train->add_option("--clip-norm", f.clip_norm, "clip the gradient's global norm (0: off)")->capture_default_str();

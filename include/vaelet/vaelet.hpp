@@ -48,9 +48,11 @@
 #include "vaelet/vae/likelihood.hpp"
 #include "vaelet/vae/model.hpp"
 #include "vaelet/vae/prior.hpp"
+#include "vaelet/vae/priors.hpp"
 #include "vaelet/vae/sampler.hpp"
 #include "vaelet/vae/score.hpp"
 #include "vaelet/vae/tcvae.hpp"
+#include "vaelet/vae/two_layer_prior.hpp"
 #include "vaelet/vae/vamp_prior.hpp"
 
 #include "vaelet/data/batcher.hpp"

@@ -171,7 +171,7 @@ TEST_CASE("train: --model iwae --samples 3 --dreg trains, records the objective,
                       1, {"--free-bits is for the ELBO"});
     check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--model", "vq"},
                                  small_model())),
-                      1, {"--model is \"vq\"; use vae, iwae, vamp, flow or tcvae"});
+                      1, {"--model is \"vq\"; use vae, iwae, vamp, flow, tcvae or two-layer"});
 }
 
 TEST_CASE("train: --model vamp --pseudo-inputs 10 learns a VampPrior that the checkpoint keeps and the tools sample from") {
@@ -270,4 +270,40 @@ TEST_CASE("train: --model flow --flow-steps 2 trains an IAF posterior that the c
     check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--flow-steps", "3"},
                                  small_model())),
                       1, {"--flow-steps and --flow-hidden are for --model flow"});
+}
+
+TEST_CASE("train: --model two-layer --latent2 3 trains two stochastic layers that every tool and --resume use") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    const Args two = {"--model", "two-layer", "--latent2", "3", "--hidden2", "8"};
+    const Result straight = run(concat(
+        concat({"train", "--data", t.data.string(), "--out", (dir / "straight").string(), "--epochs", "2"}, small_model()),
+        two));
+    INFO(straight.output);
+    REQUIRE(straight.code == 0);
+    const auto ckpt = (dir / "straight" / "checkpoint.safetensors").string();
+    const vaelet::RunConfig c = vaelet::read_checkpoint_config(ckpt);
+    CHECK(c.model->prior == "two_layer");
+    CHECK(c.model->latent2 == 3);
+    CHECK(vaelet::load_safetensors(ckpt).at("prior.decoder.fc21.weight").shape == std::vector<std::int64_t>{4, 8});
+    for (const Args& tool : std::vector<Args>{{"eval", "--k", "20"}, {"score", "--out", (dir / "s.csv").string()}}) {
+        Args command = {tool[0], "--ckpt", ckpt, "--data", t.data.string()};
+        command.insert(command.end(), tool.begin() + 1, tool.end());
+        const Result r = run(command);
+        INFO(r.output);
+        CHECK(r.code == 0);
+    }
+    const Result sample = run({"sample", "--ckpt", ckpt, "--out", (dir / "s.png").string(), "--n", "4"});
+    CHECK(sample.code == 0);
+
+    const std::string out = (dir / "resumed").string();
+    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), two));
+    REQUIRE(r.code == 0);
+    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    check_same_run(dir / "resumed", dir / "straight");
+    check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--latent2", "3"},
+                                 small_model())),
+                      1, {"--latent2 and --hidden2 are for --model two-layer"});
 }

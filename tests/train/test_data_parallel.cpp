@@ -30,8 +30,9 @@ VaeConfig small_config() {
     return c;
 }
 
-/// The model under test: the MLP of small_config, or one composed of modules (a Function among them).
-enum class Model { mlp, composed };
+/// The model under test: the MLP of small_config, one composed of modules (a Function among them), or the MLP
+/// with a second stochastic layer.
+enum class Model { mlp, composed, two_layer };
 
 template <class T>
 Var<T> swish(const Var<T>& x) {
@@ -41,6 +42,11 @@ Var<T> swish(const Var<T>& x) {
 template <class T>
 std::unique_ptr<Vae<T>> make_model(Model kind, Rng& init) {
     if (kind == Model::mlp) return std::make_unique<Vae<T>>(small_config(), init);
+    if (kind == Model::two_layer) {
+        VaeConfig c = small_config();
+        c.prior = "two_layer";
+        return std::make_unique<Vae<T>>(c, init);
+    }
     Sequential<T> encoder, decoder;
     encoder.add(Linear<T>(64, 20, init)).add(Function<T>("swish", swish<T>)).add(Linear<T>(20, 6, init));
     decoder.add(Linear<T>(3, 20, init)).add(Activation::tanh).add(Linear<T>(20, 64, init));
@@ -294,4 +300,11 @@ TEST_CASE("IWAE training (k = 4, DReG, warm-up) data-parallel is the single-proc
             CHECK(o.epochs.back().recon == doctest::Approx(alone.epochs.back().recon).epsilon(1e-12));
         }
     }
+}
+
+TEST_CASE("a two-layer model, whose prior draws noise after every row's z, is refused data-parallel with the reason") {
+    const Dataset data = testing::synthetic_images(64, 1);
+    for (const auto& o : train_together<double>(data, small_options(), 2, [](int) { return -1L; }, Model::two_layer))
+        CHECK(o.error.find("the prior draws noise of its own (a two-layer model); train it in one process") !=
+              std::string::npos);
 }

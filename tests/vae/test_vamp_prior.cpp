@@ -100,7 +100,7 @@ TEST_CASE("VampPrior: log p(z) is the mean of the encoder's posteriors at the ps
     Matrix<double> z(4, 2);
     rng.fill_normal(z);
     Tape<double> tape;
-    const Matrix<double> log_pz = prior.log_prob(tape.constant(z)).value();
+    const Matrix<double> log_pz = prior.log_prob(tape.constant(z), rng).value();
     for (Index i = 0; i < 4; ++i) {
         double mixture = 0;
         for (Index k = 0; k < 3; ++k) mixture += std::exp(log_normal(z.row(i), mu.row(k), logvar.row(k))) / 3;
@@ -210,6 +210,6 @@ TEST_CASE("VampPrior: a model file brings it back, and the configurations it can
     CHECK_THROWS_WITH_AS(Vae<float>(std::move(parts)), doctest::Contains("the pseudo-inputs have 100 features"), shape_error);
     VampPrior<float> alone(5, 784, rng);
     Tape<float> tape;
-    CHECK_THROWS_WITH_AS(alone.log_prob(tape.constant(Matrix<float>::Zero(2, 20))), doctest::Contains("not part of a Vae"),
+    CHECK_THROWS_WITH_AS(alone.log_prob(tape.constant(Matrix<float>::Zero(2, 20)), rng), doctest::Contains("not part of a Vae"),
                          config_error);
 }

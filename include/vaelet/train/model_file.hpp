@@ -208,7 +208,7 @@ inline VaeConfig parse_vae_config(const std::string& text, VaeConfig base = {}) 
         });
         if (!known)
             throw config_error("architecture: no field \"" + key + "\"; the fields are input, hidden, latent, "
-                               "activation, likelihood, sigma, conditions, prior, pseudo_inputs");
+                               "activation, likelihood, sigma, conditions, prior, pseudo_inputs, latent2, hidden2, flow_steps, flow_hidden");
     }
     return base;
 }

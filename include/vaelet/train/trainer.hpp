@@ -278,6 +278,9 @@ public:
                                                                           " images)") +
                               " but the model expects " + std::to_string(vae.input()));
         if (!peers_) return;
+        if (vae.prior().noise_per_row() > 0)  // its draws follow all rows' z draws, which the slices cannot skip
+            throw config_error("data-parallel training: the prior draws noise of its own (a two-layer model); train "
+                               "it in one process");
         batcher_.split(peers_->rank(), peers_->size());
         std::size_t values = 0;
         for (auto& p : params_) values += std::size_t(p.param->value.size());

@@ -87,12 +87,16 @@ std::unique_ptr<Vae<T>> build_vae(const ModuleSpec& spec, Rng& rng) {
                                                  name("logvar", "fc22"));
     });
     const ModuleSpec& prior = detail::child(spec, "prior");
-    if (prior.type != "StandardNormal" && prior.type != "VampPrior")
+    if (prior.type != "StandardNormal" && prior.type != "VampPrior" && prior.type != "TwoLayerPrior")
         throw config_error("architecture: the prior \"" + prior.type + "\" is not one this version builds "
-                           "(it knows StandardNormal and VampPrior)");
+                           "(it knows StandardNormal, VampPrior and TwoLayerPrior)");
     VaeParts<T> parts;
     if (prior.type == "VampPrior")
         parts.prior = std::make_unique<VampPrior<T>>(prior.size("pseudo_inputs"), prior.size("input"), rng);
+    if (prior.type == "TwoLayerPrior")
+        parts.prior = std::make_unique<TwoLayerPrior<T>>(build_module<T>(detail::child(prior, "encoder"), rng),
+                                                         build_module<T>(detail::child(prior, "decoder"), rng),
+                                                         prior.size("latent"), prior.size("latent2"));
     parts.encoder = build_module<T>(detail::child(spec, "encoder"), rng);
     parts.decoder = build_module<T>(detail::child(spec, "decoder"), rng);
     parts.likelihood = build_likelihood<T>(detail::child(spec, "likelihood"));

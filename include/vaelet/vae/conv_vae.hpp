@@ -43,8 +43,10 @@ struct ConvVaeConfig {
     LikelihoodKind likelihood = LikelihoodKind::bernoulli;  // p(x|z) over the pixels
     double sigma = 1.0;    // σ of a fixed Gaussian likelihood, or the start of a learned one
     Index conditions = 0;  // > 0: a conditional VAE with a one-hot condition of this many classes
-    std::string prior = "standard";  // "standard": N(0, I); "vamp": the VampPrior (vae/vamp_prior.hpp)
+    std::string prior = "standard";  // "standard" N(0, I), "vamp" (vae/vamp_prior.hpp), "two_layer" (vae/two_layer_prior.hpp)
     Index pseudo_inputs = 500;       // the VampPrior's K
+    Index latent2 = 10;              // the two-layer prior's z₂ dimensions
+    std::vector<Index> hidden2{64};  // the two-layer prior's MLP widths
     Index flow_steps = 0;            // > 0: a posterior flow of this many IAF steps (vae/flow.hpp)
     Index flow_hidden = 128;         // the hidden units of each IAF step's MADE
 
@@ -63,6 +65,8 @@ struct ConvVaeConfig {
         f("conditions", c.conditions);
         f("prior", c.prior, false);  // added after the first checkpoints, which had the standard prior
         f("pseudo_inputs", c.pseudo_inputs, false);
+        f("latent2", c.latent2, false);
+        f("hidden2", c.hidden2, false);
         f("flow_steps", c.flow_steps, false);
         f("flow_hidden", c.flow_hidden, false);
     }
@@ -89,7 +93,7 @@ struct ConvVaeConfig {
         positive(latent, "latent");
         if (conditions < 0) throw config_error("conv VAE config: conditions must be 0 or more");
         if (!(sigma > 0)) throw config_error("conv VAE config: sigma must be positive");
-        check_prior_choice("conv VAE config", prior, pseudo_inputs, conditions);
+        check_prior_choice("conv VAE config", *this);
         check_flow_choice("conv VAE config", flow_steps, flow_hidden);
         if (likelihood == LikelihoodKind::tabular)
             throw config_error("conv VAE config: the likelihood of images is bernoulli or gaussian, not tabular");
@@ -170,7 +174,7 @@ VaeParts<T> conv_vae_parts(const ConvVaeConfig& config, Rng& rng) {
     parts.likelihood = Likelihood<T>(config.likelihood, config.input(), config.sigma);
     parts.latent = config.latent;
     parts.conditions = config.conditions;
-    parts.prior = make_prior<T>(config.prior, config.pseudo_inputs, config.input(), rng);
+    parts.prior = make_prior<T>(config, config.input(), Activation::relu, rng);
     parts.flow = make_flow<T>(config.flow_steps, config.flow_hidden, config.latent, rng);
     return parts;
 }

@@ -79,7 +79,7 @@ ElboTerms<T> elbo(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const E
                           std::to_string(vae.input()) + " features per row");
     ElboTerms<T> terms;
     terms.forward = vae.forward(tape, x, rng, condition);
-    terms.kl_per_dim = vae.kl_per_dim(terms.forward);
+    terms.kl_per_dim = vae.kl_per_dim(terms.forward, rng);
     terms.recon = -vae.likelihood().log_prob(tape, terms.forward.out, x);
     terms.kl = sum_per_row(terms.kl_per_dim);
     terms.loss = elbo_loss(terms, options);

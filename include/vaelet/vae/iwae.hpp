@@ -79,7 +79,7 @@ ImportanceSamples<T> importance_samples(Vae<T>& vae, Tape<T>& tape, const Var<T>
     if (condition) c_k = repeat_rows(*condition, k);
     f.out = vae.decode(tape, f.z, c_k);
     s.log_px_z = vae.likelihood().log_prob(tape, f.out, repeat_rows(x, k));
-    s.log_pz = vae.prior().log_prob(f.z);
+    s.log_pz = vae.prior().log_prob(f.z, rng);
     return s;
 }
 

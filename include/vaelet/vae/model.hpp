@@ -18,7 +18,7 @@
 #include "vaelet/vae/likelihood.hpp"
 #include "vaelet/vae/prior.hpp"
 #include "vaelet/vae/sampler.hpp"
-#include "vaelet/vae/vamp_prior.hpp"
+#include "vaelet/vae/priors.hpp"
 
 #include <memory>
 #include <optional>
@@ -37,8 +37,10 @@ struct VaeConfig {
     LikelihoodKind likelihood = LikelihoodKind::bernoulli;
     double sigma = 1.0;                // σ of a fixed Gaussian likelihood, or the start of a learned one
     Index conditions = 0;              // > 0: a conditional VAE with a one-hot condition of this many classes
-    std::string prior = "standard";    // "standard": N(0, I); "vamp": the VampPrior (vae/vamp_prior.hpp)
+    std::string prior = "standard";    // "standard" N(0, I), "vamp" (vae/vamp_prior.hpp), "two_layer" (vae/two_layer_prior.hpp)
     Index pseudo_inputs = 500;         // the VampPrior's K
+    Index latent2 = 10;                // the two-layer prior's z₂ dimensions
+    std::vector<Index> hidden2{64};    // the two-layer prior's MLP widths (q(z₂|z₁); p(z₁|z₂) mirrors them)
     Index flow_steps = 0;              // > 0: a posterior flow of this many IAF steps (vae/flow.hpp)
     Index flow_hidden = 128;           // the hidden units of each IAF step's MADE
     TabularLayout tabular;             // the column layout when likelihood == tabular (input = tabular.width())
@@ -56,6 +58,8 @@ struct VaeConfig {
         f("conditions", c.conditions);
         f("prior", c.prior, false);  // added after the first model files, which had the standard prior
         f("pseudo_inputs", c.pseudo_inputs, false);
+        f("latent2", c.latent2, false);
+        f("hidden2", c.hidden2, false);
         f("flow_steps", c.flow_steps, false);
         f("flow_hidden", c.flow_hidden, false);
     }
@@ -70,7 +74,7 @@ struct VaeConfig {
         for (Index h : hidden) positive(h, "hidden width");
         if (conditions < 0) throw config_error("VAE config: conditions must be 0 or more");
         if (!(sigma > 0)) throw config_error("VAE config: sigma must be positive");
-        check_prior_choice("VAE config", prior, pseudo_inputs, conditions);
+        check_prior_choice("VAE config", *this);
         check_flow_choice("VAE config", flow_steps, flow_hidden);
         if (likelihood == LikelihoodKind::tabular) {
             tabular.validate();
@@ -118,7 +122,7 @@ VaeParts<T> mlp_vae_parts(const VaeConfig& config, Rng& rng) {
                            : Likelihood<T>(config.likelihood, config.input, config.sigma);
     parts.latent = config.latent;
     parts.conditions = c;
-    parts.prior = make_prior<T>(config.prior, config.pseudo_inputs, config.input, rng);
+    parts.prior = make_prior<T>(config, config.input, config.activation, rng);
     parts.flow = make_flow<T>(config.flow_steps, config.flow_hidden, config.latent, rng);
     return parts;
 }
@@ -197,10 +201,12 @@ public:
                      : gaussian_log_density(f.z, f.q.mu, f.q.logvar);
     }
     /// KL(q(z|x) ‖ p(z)) for the sample in `f`: the prior's kl_per_dim (closed form for N(0, I)), or with a
-    /// posterior flow the one-sample estimate log q(z|x) − log p(z), n × 1.
-    Var<T> kl_per_dim(const VaeForward<T>& f) {
-        return flow_ ? log_posterior(f) - prior_->log_prob(f.z) : prior_->kl_per_dim(f.q, f.z);
+    /// posterior flow the one-sample estimate log q(z|x) − log p(z), n × 1. `rng` for a prior that draws noise.
+    Var<T> kl_per_dim(const VaeForward<T>& f, Rng& rng) {
+        return flow_ ? log_posterior(f) - prior_->log_prob(f.z, rng) : prior_->kl_per_dim(f.q, f.z, rng);
     }
+    /// Normal draws per example of one pass: the latent sample's and the prior's.
+    Index noise_per_example() const { return latent_ + prior_->noise_per_row(); }
     /// Encode, sample z with the reparameterization trick (and the flow), decode.
     VaeForward<T> forward(Tape<T>& tape, const Var<T>& x, Rng& rng, const Condition& c = std::nullopt) {
         VaeForward<T> f;

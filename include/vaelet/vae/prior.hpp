@@ -3,7 +3,7 @@
 // vae/vamp_prior.hpp) implements the same members and may own parameters.
 //
 //   vaelet::StandardNormalPrior<float> prior;
-//   auto kl = prior.kl_per_dim(q, z);           // n × latent, closed form
+//   auto kl = prior.kl_per_dim(q, z, rng);      // n × latent, closed form
 //   vaelet::Matrix<float> z0 = prior.sample(64, 20, rng);
 #pragma once
 
@@ -23,10 +23,13 @@ public:
 
     /// KL(q(z|x) ‖ p(z)) per example and latent dimension, n × latent, on the tape; `z` is the sample drawn from q,
     /// for a prior without a closed form (a Monte-Carlo estimate). A prior whose KL does not split over the
-    /// dimensions returns n × 1; free bits then floor the whole KL.
-    virtual Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>& z) = 0;
-    /// log p(z) for each row of z, n × 1, with all constants.
-    virtual Var<T> log_prob(const Var<T>& z) = 0;
+    /// dimensions returns n × 1; free bits then floor the whole KL. `rng` as for log_prob.
+    virtual Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>& z, Rng& rng) = 0;
+    /// log p(z) for each row of z, n × 1, with all constants. A prior that is itself a latent-variable model
+    /// (TwoLayerPrior) gives a one-sample lower bound instead, drawing noise_per_row() normals per row from `rng`.
+    virtual Var<T> log_prob(const Var<T>& z, Rng& rng) = 0;
+    /// The normals per row of z that log_prob and kl_per_dim draw. Default: none.
+    virtual Index noise_per_row() const { return 0; }
     /// n draws in `latent` dimensions.
     virtual Matrix<T> sample(Index n, Index latent, Rng& rng) = 0;
     /// The type and settings that rebuild it (as a module's spec).
@@ -55,8 +58,8 @@ using PriorPtr = std::unique_ptr<Prior<T>>;
 template <class T>
 class StandardNormalPrior : public Prior<T> {
 public:
-    Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>&) override { return gaussian_kl(q.mu, q.logvar); }
-    Var<T> log_prob(const Var<T>& z) override {
+    Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>&, Rng&) override { return gaussian_kl(q.mu, q.logvar); }
+    Var<T> log_prob(const Var<T>& z, Rng&) override {
         return sum_per_row(square(z)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
     }
     Matrix<T> sample(Index n, Index latent, Rng& rng) override {

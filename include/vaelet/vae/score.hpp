@@ -33,7 +33,7 @@ ExampleScores score_examples(Vae<T>& vae, const Matrix<T>& x, Rng& rng, int samp
     for (int k = 0; k < samples; ++k) {
         vae.sample(f, rng);
         s.neg_elbo -= vae.likelihood().log_prob(tape, vae.decode(tape, f.z, c), xv).value().template cast<double>();
-        s.neg_elbo += sum_per_row(vae.kl_per_dim(f)).value().template cast<double>();
+        s.neg_elbo += sum_per_row(vae.kl_per_dim(f, rng)).value().template cast<double>();
     }
     s.neg_elbo /= double(samples);
     s.recon_error = -vae.likelihood().log_prob(tape, vae.decode(tape, vae.code(f.q), c), xv).value().template cast<double>();

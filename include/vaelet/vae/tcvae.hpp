@@ -97,7 +97,7 @@ ElboTerms<T> tcvae(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const 
     const Var<T> log_qz_x = sum_per_row(q.logvar + square(f.eps)) * T(-0.5) - T(half_log_2pi * double(f.z.cols()));
     terms.mutual_information = log_qz_x - log_qz;
     terms.total_correlation = log_qz - log_qz_marginals;
-    terms.dimension_kl = log_qz_marginals - vae.prior().log_prob(f.z);
+    terms.dimension_kl = log_qz_marginals - vae.prior().log_prob(f.z, rng);
     terms.recon = -vae.likelihood().log_prob(tape, f.out, x);
     terms.kl = terms.mutual_information + terms.total_correlation + terms.dimension_kl;
     terms.kl_per_dim = terms.kl;

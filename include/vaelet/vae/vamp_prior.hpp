@@ -45,12 +45,12 @@ public:
         latent_ = latent;
     }
 
-    Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>& z) override {
-        return gaussian_log_density(z, q.mu, q.logvar) - log_prob(z);
+    Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>& z, Rng& rng) override {
+        return gaussian_log_density(z, q.mu, q.logvar) - log_prob(z, rng);
     }
 
     /// log (1/K) Σₖ N(z; μ(uₖ), σ²(uₖ)) for each row of z, n × 1.
-    Var<T> log_prob(const Var<T>& z) override {
+    Var<T> log_prob(const Var<T>& z, Rng&) override {
         const Posterior<T> components = split_posterior(encoder().forward(z.tape(), pseudo_inputs_.on(z.tape())), latent_);
         return log_sum_exp_per_row(pairwise_gaussian_log_density(z, components.mu, components.logvar)) -
                T(std::log(double(pseudo_inputs_.value.rows())));
@@ -95,27 +95,6 @@ private:
     Index latent_ = 0;
     Tape<T> tape_;  // for sample()
 };
-
-/// Throws config_error, in the words of `config` ("VAE config"), unless `prior` names a prior this version builds
-/// ("standard" or "vamp") that suits the model: the VampPrior needs K ≥ 1 pseudo-inputs and no conditions.
-inline void check_prior_choice(const std::string& config, const std::string& prior, Index pseudo_inputs,
-                               Index conditions) {
-    if (prior != "standard" && prior != "vamp")
-        throw config_error(config + ": prior \"" + prior + "\" is not one of standard, vamp");
-    if (prior != "vamp") return;
-    if (pseudo_inputs < 1)
-        throw config_error(config + ": pseudo_inputs must be at least 1, got " + std::to_string(pseudo_inputs));
-    if (conditions > 0)
-        throw config_error(config + ": the VampPrior is for unconditional models; with conditions use the standard prior");
-}
-
-/// The prior a config names (check_prior_choice): null for "standard" (the Vae's default, N(0, I)), else a
-/// VampPrior of `pseudo_inputs` over `input` features, drawn from `rng`.
-template <class T>
-PriorPtr<T> make_prior(const std::string& prior, Index pseudo_inputs, Index input, Rng& rng) {
-    if (prior == "vamp") return std::make_unique<VampPrior<T>>(pseudo_inputs, input, rng);
-    return nullptr;
-}
 
 // The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_VAMP_PRIOR_TEMPLATES(prefix, T) \
