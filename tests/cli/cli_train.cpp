@@ -119,13 +119,7 @@ TEST_CASE("train: --optimizer sgd --momentum --schedule cosine trains, records t
     CHECK(vaelet::load_safetensors((dir / "straight" / "checkpoint.safetensors").string())
               .contains("optim.fc1.weight.momentum_buffer"));
 
-    const std::string out = (dir / "resumed").string();
-    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), sgd));
-    REQUIRE(r.code == 0);
-    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
-    INFO(r.output);
-    REQUIRE(r.code == 0);
-    check_same_run(dir / "resumed", dir / "straight");
+    check_resumes_into(t.data, dir / "resumed", sgd, dir / "straight");
 
     const Result bad = run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--momentum",
                                    "0.9"},
@@ -149,13 +143,7 @@ TEST_CASE("train: --model iwae --samples 3 --dreg trains, records the objective,
     CHECK(c.train.dreg);
     check_metrics(dir / "straight" / "metrics.csv", 2);
 
-    const std::string out = (dir / "resumed").string();
-    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), iwae));
-    REQUIRE(r.code == 0);
-    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
-    INFO(r.output);
-    REQUIRE(r.code == 0);
-    check_same_run(dir / "resumed", dir / "straight");
+    check_resumes_into(t.data, dir / "resumed", iwae, dir / "straight");
 
     const Result eval = run({"eval", "--ckpt", ckpt, "--data", t.data.string(), "--k", "20"});
     INFO(eval.output);
@@ -229,13 +217,7 @@ TEST_CASE("train: --model tcvae --beta 4 logs the KL's split per epoch, and resu
               doctest::Approx(finite_number(metrics[e][3])).epsilon(1e-4));
     CHECK(vaelet::read_checkpoint_config((dir / "straight" / "checkpoint.safetensors").string()).train.objective == "tcvae");
 
-    const std::string out = (dir / "resumed").string();
-    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), tcvae));
-    REQUIRE(r.code == 0);
-    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
-    INFO(r.output);
-    REQUIRE(r.code == 0);
-    check_same_run(dir / "resumed", dir / "straight");
+    check_resumes_into(t.data, dir / "resumed", tcvae, dir / "straight");
 }
 
 TEST_CASE("train: --model flow --flow-steps 2 trains an IAF posterior that the checkpoint keeps and every tool uses") {
@@ -260,13 +242,7 @@ TEST_CASE("train: --model flow --flow-steps 2 trains an IAF posterior that the c
         CHECK(r.code == 0);
     }
 
-    const std::string out = (dir / "resumed").string();
-    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), flow));
-    REQUIRE(r.code == 0);
-    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
-    INFO(r.output);
-    REQUIRE(r.code == 0);
-    check_same_run(dir / "resumed", dir / "straight");
+    check_resumes_into(t.data, dir / "resumed", flow, dir / "straight");
     check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--flow-steps", "3"},
                                  small_model())),
                       1, {"--flow-steps and --flow-hidden are for --model flow"});
@@ -296,13 +272,7 @@ TEST_CASE("train: --model two-layer --latent2 3 trains two stochastic layers tha
     const Result sample = run({"sample", "--ckpt", ckpt, "--out", (dir / "s.png").string(), "--n", "4"});
     CHECK(sample.code == 0);
 
-    const std::string out = (dir / "resumed").string();
-    Result r = run(concat(concat({"train", "--data", t.data.string(), "--out", out, "--epochs", "1"}, small_model()), two));
-    REQUIRE(r.code == 0);
-    r = run({"train", "--data", t.data.string(), "--out", out, "--resume", "--epochs", "2", "--threads", "1"});
-    INFO(r.output);
-    REQUIRE(r.code == 0);
-    check_same_run(dir / "resumed", dir / "straight");
+    check_resumes_into(t.data, dir / "resumed", two, dir / "straight");
     check_one_message(run(concat({"train", "--data", t.data.string(), "--out", (dir / "bad").string(), "--latent2", "3"},
                                  small_model())),
                       1, {"--latent2 and --hidden2 are for --model two-layer"});

@@ -109,6 +109,18 @@ inline const TrainedRun& trained_run() {
     return t;
 }
 
+/// Trains small_model() with `flags` for one epoch in `resumed`, resumes it to two epochs, and checks that it is the
+/// run `straight` (two epochs in one go, same flags), byte for byte.
+inline void check_resumes_into(const fs::path& data, const fs::path& resumed, const Args& flags, const fs::path& straight) {
+    Result r = run(concat(concat({"train", "--data", data.string(), "--out", resumed.string(), "--epochs", "1"}, small_model()),
+                          flags));
+    REQUIRE(r.code == 0);
+    r = run({"train", "--data", data.string(), "--out", resumed.string(), "--resume", "--epochs", "2", "--threads", "1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    check_same_run(resumed, straight);
+}
+
 /// Runs `command` on the model file `ckpt` with one thread; the test fails (showing the output) unless it exits 0.
 inline Result run_tool(const std::string& command, const fs::path& ckpt, const Args& args) {
     const Result r = run(concat({command, "--ckpt", ckpt.string(), "--threads", "1"}, args));
