@@ -18,6 +18,19 @@ Var<T> gaussian_log_density(const Var<T>& z, const Var<T>& mu, const Var<T>& log
     return sum_per_row(logvar + square(z - mu) * exp(-logvar)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
 }
 
+/// log N(z; μ, diag σ²) for each row of a reparameterized sample z = μ + σ ⊙ ε, from log σ² and ε alone (n × d):
+/// −½ Σ (log σ² + ε²) − (d/2)·log 2π. The same value as gaussian_log_density(z, μ, log σ²), without forming z − μ.
+template <class T>
+Var<T> sample_log_density(const Var<T>& logvar, const Var<T>& eps) {
+    return sum_per_row(logvar + square(eps)) * T(-0.5) - T(half_log_2pi * double(eps.cols()));
+}
+
+/// log N(z; 0, I) for each row of z, n×1.
+template <class T>
+Var<T> standard_normal_log_density(const Var<T>& z) {
+    return sum_per_row(square(z)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
+}
+
 /// log N(zᵢ; μₖ, diag σₖ²) for every row i of z (n × d) and every row k of mu and logvar (K × d): n × K.
 ///
 /// Written as one matrix product, [zᵢ² | zᵢ] · [σₖ⁻² | −2μₖσₖ⁻²]ᵀ + Σⱼ (μₖⱼ²σₖⱼ⁻² + log σₖⱼ²), rather than as an

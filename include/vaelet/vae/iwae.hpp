@@ -71,8 +71,7 @@ ImportanceSamples<T> importance_samples(Vae<T>& vae, Tape<T>& tape, const Var<T>
         s.reweight = f.z.index();
         s.log_qz = gaussian_log_density(f.z, tape.constant(mu.value()), tape.constant(logvar.value()));  // μ, σ held
     } else {
-        // log q(z|x) of z = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent/2)·log 2π, less the flow's log-determinant.
-        s.log_qz = sum_per_row(logvar + square(f.eps)) * T(-0.5) - T(half_log_2pi * double(f.z.cols()));
+        s.log_qz = sample_log_density(logvar, f.eps);  // less the flow's log-determinant, when there is a flow
         if (vae.flow()) s.log_qz = s.log_qz - f.log_det;
     }
     typename Vae<T>::Condition c_k;

@@ -205,8 +205,6 @@ public:
     Var<T> kl_per_dim(const VaeForward<T>& f, Rng& rng) {
         return flow_ ? log_posterior(f) - prior_->log_prob(f.z, rng) : prior_->kl_per_dim(f.q, f.z, rng);
     }
-    /// Normal draws per example of one pass: the latent sample's and the prior's.
-    Index noise_per_example() const { return latent_ + prior_->noise_per_row(); }
     /// Encode, sample z with the reparameterization trick (and the flow), decode.
     VaeForward<T> forward(Tape<T>& tape, const Var<T>& x, Rng& rng, const Condition& c = std::nullopt) {
         VaeForward<T> f;

@@ -9,6 +9,7 @@
 
 #include "vaelet/core/random.hpp"
 #include "vaelet/nn/module.hpp"
+#include "vaelet/vae/density.hpp"
 #include "vaelet/vae/encoder.hpp"
 
 #include <memory>
@@ -60,7 +61,7 @@ class StandardNormalPrior : public Prior<T> {
 public:
     Var<T> kl_per_dim(const Posterior<T>& q, const Var<T>&, Rng&) override { return gaussian_kl(q.mu, q.logvar); }
     Var<T> log_prob(const Var<T>& z, Rng&) override {
-        return sum_per_row(square(z)) * T(-0.5) - T(half_log_2pi * double(z.cols()));
+        return standard_normal_log_density(z);
     }
     Matrix<T> sample(Index n, Index latent, Rng& rng) override {
         Matrix<T> z(n, latent);

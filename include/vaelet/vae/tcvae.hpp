@@ -93,8 +93,7 @@ ElboTerms<T> tcvae(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const 
         const Var<T> log_qzd = log_sum_exp_per_row(table + log_w);
         log_qz_marginals = d == 0 ? log_qzd : log_qz_marginals + log_qzd;
     }
-    // log q(zᵢ|xᵢ) of z = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent/2)·log 2π.
-    const Var<T> log_qz_x = sum_per_row(q.logvar + square(f.eps)) * T(-0.5) - T(half_log_2pi * double(f.z.cols()));
+    const Var<T> log_qz_x = sample_log_density(q.logvar, f.eps);
     terms.mutual_information = log_qz_x - log_qz;
     terms.total_correlation = log_qz - log_qz_marginals;
     terms.dimension_kl = log_qz_marginals - vae.prior().log_prob(f.z, rng);

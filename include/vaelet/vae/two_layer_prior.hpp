@@ -55,10 +55,8 @@ public:
         Var<T> eps;
         const Var<T> z2 = reparameterize(q2.mu, q2.logvar, rng, &eps);
         const Posterior<T> p1 = split_posterior(decoder_->forward(tape, z2), latent_);
-        // log q(z₂|z₁) of z₂ = μ + σ·ε: −½ Σ (log σ² + ε²) − (latent2/2)·log 2π
-        const Var<T> log_q2 = sum_per_row(q2.logvar + square(eps)) * T(-0.5) - T(half_log_2pi * double(latent2_));
-        const Var<T> log_p2 = sum_per_row(square(z2)) * T(-0.5) - T(half_log_2pi * double(latent2_));
-        return gaussian_log_density(z1, p1.mu, p1.logvar) + log_p2 - log_q2;
+        return gaussian_log_density(z1, p1.mu, p1.logvar) + standard_normal_log_density(z2) -
+               sample_log_density(q2.logvar, eps);
     }
 
     Index noise_per_row() const override { return latent2_; }
