@@ -116,6 +116,11 @@ void check_fused_losses() {
         const auto targets = random_matrix<T>(r, c, 16, 0.0, 1.0);
         check_op<T>(shape_name("bce_with_logits", r, c), [](Tape<T>&, In<T> x) { return bce_with_logits(x[0], x[1]); },
                     {logits, targets});
+        check_op<T>(shape_name("bce_with_logits_per_row", r, c),
+                    [](Tape<T>&, In<T> x) { return bce_with_logits_per_row(x[0], x[1]); }, {logits, targets});
+        check_op<T>(shape_name("bce_with_logits_per_row, 3 logit rows per target row", 3 * r, c),
+                    [](Tape<T>&, In<T> x) { return bce_with_logits_per_row(x[0], x[1]); },
+                    {random_matrix<T>(3 * r, c, 19, -4.0, 4.0), targets});
         check_op<T>(shape_name("gaussian_kl", r, c), [](Tape<T>&, In<T> x) { return gaussian_kl(x[0], x[1]); },
                     {random_matrix<T>(r, c, 17, -2.0, 2.0), random_matrix<T>(r, c, 18, -2.0, 1.0)});
     }
@@ -214,6 +219,10 @@ TEST_CASE_TEMPLATE("shape errors name the op and both shapes", T, float, double)
     CHECK_THROWS_AS(a.item(), shape_error);
     CHECK_THROWS_WITH_AS(reshape(a, 5, 2), doctest::Contains("reshape: cannot view 3x4 as 5x2"), shape_error);
     CHECK_THROWS_AS(repeat_rows(a, 0), shape_error);
+    // bce_with_logits_per_row's targets: the logits' columns, and a number of rows that divides the logits' rows.
+    CHECK_THROWS_WITH_AS(bce_with_logits_per_row(a, tape.constant(Matrix<T>::Zero(2, 4))),
+                         doctest::Contains("bce_with_logits_per_row: shapes 3x4 and 2x4 do not fit"), shape_error);
+    CHECK_THROWS_AS(bce_with_logits_per_row(a, tape.constant(Matrix<T>::Zero(1, 3))), shape_error);
     // A shape_error is a vaelet::error.
     CHECK_THROWS_AS(a - b, vaelet::error);
 }
@@ -229,6 +238,12 @@ TEST_CASE_TEMPLATE("forward values match their definitions, including extreme in
     CHECK(bce(0, 1) == doctest::Approx(std::log1p(std::exp(1.0))).epsilon(1e-5));
     CHECK(bce(0, 2) == doctest::Approx(std::log(2.0)).epsilon(1e-5));
     CHECK(bce(0, 3) == doctest::Approx(0.0).epsilon(1e-6));
+    // The fused per-row sum is the sum of these, also with each target row serving two logit rows.
+    const Matrix<T> two_rows = l.replicate(2, 1);
+    auto per_row = bce_with_logits_per_row(tape.constant(two_rows), tape.constant(x)).value();
+    REQUIRE(per_row.rows() == 2);
+    CHECK(per_row(0, 0) == doctest::Approx(double(bce.sum())).epsilon(1e-6));
+    CHECK(per_row(1, 0) == doctest::Approx(double(bce.sum())).epsilon(1e-6));
     auto sp = softplus(tape.constant(l)).value();
     CHECK(sp(0, 3) == doctest::Approx(100.0).epsilon(1e-6));        // no overflow
     CHECK(sp(0, 0) > T(0));                                          // e^−100 survives in double, ≥ 0 in float

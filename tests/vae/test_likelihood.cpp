@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <vector>
 
 using namespace vaelet;
 
@@ -57,4 +58,33 @@ TEST_CASE_TEMPLATE("Bernoulli takes non-binary targets and its mean is the sigmo
     CHECK(parse_likelihood("gaussian") == LikelihoodKind::gaussian_fixed);
     CHECK_THROWS_AS(parse_likelihood("poisson"), config_error);
     CHECK_THROWS_AS(Likelihood<T>(LikelihoodKind::gaussian_fixed, 2, 0.0), config_error);
+}
+
+TEST_CASE_TEMPLATE("one data row may serve a block of samples, as if it were repeated", T, float, double) {
+    // Importance sampling decodes k samples per example; log_prob takes the n data rows for the n·k outputs.
+    const Index n = 2, k = 3;
+    const TabularLayout layout{2, {3, 2}};  // width 7
+    Matrix<T> data = Matrix<T>::Random(n, layout.width()).cwiseAbs();
+    Matrix<T> out = Matrix<T>::Random(n * k, layout.width());
+    std::vector<Likelihood<T>> kinds;
+    kinds.emplace_back(LikelihoodKind::bernoulli, layout.width());
+    kinds.emplace_back(LikelihoodKind::gaussian_fixed, layout.width(), 0.5);
+    kinds.emplace_back(LikelihoodKind::gaussian_learned_per_dim, layout.width(), 0.7);
+    kinds.emplace_back(layout, 0.7);
+    for (Likelihood<T>& lik : kinds) {
+        CAPTURE(int(lik.kind()));
+        Matrix<T> value[2], grad[2];
+        for (int repeated = 0; repeated < 2; ++repeated) {
+            Tape<T> tape;
+            grad[repeated] = Matrix<T>::Zero(out.rows(), out.cols());
+            const Var<T> o = tape.variable(out, grad[repeated]);
+            const Var<T> x = repeated ? repeat_rows(tape.constant(data), k) : tape.constant(data);
+            const Var<T> log_px = lik.log_prob(tape, o, x);
+            tape.backward(sum(log_px));
+            value[repeated] = log_px.value();
+        }
+        REQUIRE(value[0].rows() == n * k);
+        CHECK((value[0] - value[1]).cwiseAbs().maxCoeff() <= T(1e-5) * (T(1) + value[1].cwiseAbs().maxCoeff()));
+        CHECK((grad[0] - grad[1]).cwiseAbs().maxCoeff() <= T(1e-5));
+    }
 }

@@ -115,7 +115,7 @@ struct LonghandVae {
         const Var<T> h = relu(fc1(tape, x));
         const Var<T> mu = fc21(tape, h), logvar = fc22(tape, h);
         const Var<T> z = reparameterize(mu, logvar, rng);
-        const Var<T> recon = -(-sum_per_row(bce_with_logits(fc4(tape, relu(fc3(tape, z))), x)));
+        const Var<T> recon = -(-bce_with_logits_per_row(fc4(tape, relu(fc3(tape, z))), x));
         const Var<T> kl = gaussian_kl(mu, logvar);
         const Var<T> kl_term = free_bits > 0 ? sum(clamp_min(mean_per_col(kl), T(free_bits))) : sum(kl) / T(kl.rows());
         return mean(recon) + kl_term * T(1);

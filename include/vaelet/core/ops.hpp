@@ -495,6 +495,40 @@ Var<T> bce_with_logits(const Var<T>& logits, const Var<T>& x) {
     return t.last();
 }
 
+/// Σ over the columns of bce_with_logits(logits, x), one value per row of the logits, without the elementwise
+/// matrix: the Bernoulli likelihood's −log p(x|z) in one pass forward and one back. `x` may also have fewer rows,
+/// one per block of k = logits.rows() / x.rows() consecutive rows of logits (the k samples of one example, laid
+/// out as repeat_rows lays them), so importance sampling never copies the data k times.
+template <class T>
+Var<T> bce_with_logits_per_row(const Var<T>& logits, const Var<T>& x) {
+    Tape<T>& t = logits.tape(Op::bce_with_logits_per_row);
+    t.check_operands(Op::bce_with_logits_per_row, {logits, x});
+    const Matrix<T>& l = logits.value();
+    const Matrix<T>& target = x.value();
+    if (l.cols() != target.cols() || target.rows() == 0 || l.rows() % target.rows() != 0)
+        detail::throw_shapes(Op::bce_with_logits_per_row, l, target,
+                             "do not fit: the targets need the logits' columns, and a number of rows that divides "
+                             "the logits' rows (one target row per block of samples)");
+    Node<T>& n = t.push(Op::bce_with_logits_per_row, {logits, x}, [](Tape<T>& t, Node<T>& n) {
+        const Matrix<T>& l = t.value(n.parents[0]);
+        const Matrix<T>& target = t.value(n.parents[1]);
+        const Index k = l.rows() / target.rows();
+        for (Index r = 0; r < l.rows(); ++r) {  // ∂/∂l = g·(σ(l) − x), ∂/∂x = −g·l
+            const T g = n.grad(r, 0);
+            t.accumulate_rows(n.parents[0], r,
+                              (g * (T(1) / (T(1) + (-l.row(r).array()).exp()) - target.row(r / k).array())).matrix());
+            t.accumulate_rows(n.parents[1], r / k, -g * l.row(r));
+        }
+    });
+    const Index k = l.rows() / target.rows();
+    n.value.resize(l.rows(), 1);
+    for (Index r = 0; r < l.rows(); ++r) {  // as bce_with_logits, summed
+        const auto lr = l.row(r).array();
+        n.value(r, 0) = (lr.max(T(0)) - lr * target.row(r / k).array() + (-lr.abs()).exp().log1p()).sum();
+    }
+    return t.last();
+}
+
 /// KL(N(μ, σ²) ‖ N(0, 1)) elementwise, in closed form: −½(1 + log σ² − μ² − σ²)
 /// (Kingma & Welling 2014, Appendix B). Sum over columns for the per-example KL of a diagonal Gaussian.
 template <class T>
@@ -591,6 +625,7 @@ Var<T> reshape(const Var<T>& a, Index rows, Index cols) {
     prefix template Var<T> div<T>(const Var<T>&, const Var<T>&);                   \
     prefix template Var<T> matmul<T>(const Var<T>&, const Var<T>&);                \
     prefix template Var<T> bce_with_logits<T>(const Var<T>&, const Var<T>&);       \
+    prefix template Var<T> bce_with_logits_per_row<T>(const Var<T>&, const Var<T>&); \
     prefix template Var<T> gaussian_kl<T>(const Var<T>&, const Var<T>&);           \
     prefix template Var<T> concat_cols<T>(const Var<T>&, const Var<T>&);           \
     prefix template Var<T> add_scalar<T>(const Var<T>&, T);                        \

@@ -34,7 +34,7 @@ enum class Op {
     relu, leaky_relu, tanh, sigmoid, softplus, exp, log, sqrt, square, clamp_min,
     sum, mean, sum_per_row, mean_per_row, sum_per_col, mean_per_col,
     log_sum_exp_per_row, log_softmax_per_row,
-    bce_with_logits, gaussian_kl,
+    bce_with_logits, bce_with_logits_per_row, gaussian_kl,
     slice_cols, concat_cols, repeat_rows, reshape,
     conv2d, conv_transpose2d,
     custom,
@@ -49,7 +49,7 @@ inline const char* op_name(Op op) {
         "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "exp", "log", "sqrt", "square", "clamp_min",
         "sum", "mean", "sum_per_row", "mean_per_row", "sum_per_col", "mean_per_col",
         "log_sum_exp_per_row", "log_softmax_per_row",
-        "bce_with_logits", "gaussian_kl",
+        "bce_with_logits", "bce_with_logits_per_row", "gaussian_kl",
         "slice_cols", "concat_cols", "repeat_rows", "reshape",
         "conv2d", "conv_transpose2d",
         "custom"};

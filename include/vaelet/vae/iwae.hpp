@@ -77,7 +77,7 @@ ImportanceSamples<T> importance_samples(Vae<T>& vae, Tape<T>& tape, const Var<T>
     typename Vae<T>::Condition c_k;
     if (condition) c_k = repeat_rows(*condition, k);
     f.out = vae.decode(tape, f.z, c_k);
-    s.log_px_z = vae.likelihood().log_prob(tape, f.out, repeat_rows(x, k));
+    s.log_px_z = vae.likelihood().log_prob(tape, f.out, x);  // x's row r serves rows r·k … r·k + k − 1
     s.log_pz = vae.prior().log_prob(f.z, rng);
     return s;
 }

@@ -81,11 +81,15 @@ public:
         log_sigma_.value.setConstant(T(std::log(sigma)));
     }
 
-    /// log p(x|z) for each row, n×1, from the decoder output `out` (logits or means) and the data `x`.
+    /// log p(x|z) for each row, n×1, from the decoder output `out` (logits or means) and the data `x`. `x` may
+    /// also hold one row per block of k = out.rows() / x.rows() rows of `out`: the k samples of one example, laid
+    /// out as importance sampling lays them (the Bernoulli likelihood then never copies the data k times).
     Var<T> log_prob(Tape<T>& tape, const Var<T>& out, const Var<T>& x) {
+        if (kind_ != LikelihoodKind::bernoulli && x.rows() > 0 && x.rows() < out.rows() && out.rows() % x.rows() == 0)
+            return log_prob(tape, out, repeat_rows(x, out.rows() / x.rows()));
         switch (kind_) {
             case LikelihoodKind::bernoulli:
-                return -sum_per_row(bce_with_logits(out, x));
+                return -bce_with_logits_per_row(out, x);
             case LikelihoodKind::gaussian_fixed: {
                 const T per_dim = T(std::log(sigma_) + half_log_2pi);
                 return -sum_per_row(square(x - out) * T(0.5 / (sigma_ * sigma_))) - per_dim * T(x.cols());
