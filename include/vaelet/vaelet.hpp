@@ -1,11 +1,12 @@
-// vaelet/vaelet.hpp — everything in one include. The pieces that need an optional dependency come in when the
-// build found it: safetensors, model files and checkpoints with nlohmann_json (VAELET_HAVE_JSON), PNG output with stb
-// (VAELET_HAVE_STB); gzip IDX files with zlib (VAELET_HAVE_ZLIB) inside data/idx.hpp; MPI data-parallel training
-// with the vaelet::mpi target (VAELET_HAVE_MPI).
-//
-//   #include <vaelet/vaelet.hpp>
-//   vaelet::Rng rng(1);
-//   vaelet::Vae<float> vae(vaelet::VaeConfig{}, rng);
+/// \file
+/// vaelet/vaelet.hpp — everything in one include. The pieces that need an optional dependency come in when the
+/// build found it: safetensors, model files and checkpoints with nlohmann_json (VAELET_HAVE_JSON), PNG output with stb
+/// (VAELET_HAVE_STB); gzip IDX files with zlib (VAELET_HAVE_ZLIB) inside data/idx.hpp; MPI data-parallel training
+/// with the vaelet::mpi target (VAELET_HAVE_MPI).
+///
+///     #include <vaelet/vaelet.hpp>
+///     vaelet::Rng rng(1);
+///     vaelet::Vae<float> vae(vaelet::VaeConfig{}, rng);
 #pragma once
 
 #include "vaelet/version.hpp"

@@ -2,6 +2,7 @@
 #
 #   MODE=find_package      install VAELET_BINARY_DIR into WORK_DIR/prefix, then find_package(vaelet) from there
 #   MODE=add_subdirectory  add_subdirectory(VAELET_SOURCE_DIR)
+#   MODE=pkg_config        install, then compile main.cpp with `pkg-config --cflags --libs vaelet` alone (no CMake)
 # MODE=find_package also builds the program in the compiled mode (vaelet::compiled, from the installed sources).
 # Also given: WORK_DIR (emptied first), GENERATOR, CXX, EXPECTED_VERSION, WITH_MPI (ON: also build and run a
 # program on vaelet::mpi, as one process). Any failing step fails the test and shows that step's output.
@@ -16,6 +17,24 @@ function(run)
 endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
+if(MODE STREQUAL "pkg_config")
+    # Installed, then main.cpp compiled by the flags of `pkg-config --cflags --libs vaelet` alone.
+    find_program(PKG_CONFIG NAMES pkg-config pkgconf REQUIRED)
+    run("${CMAKE_COMMAND}" --install "${VAELET_BINARY_DIR}" --prefix "${WORK_DIR}/prefix")
+    set(ENV{PKG_CONFIG_PATH} "${WORK_DIR}/prefix/share/pkgconfig")
+    run("${PKG_CONFIG}" --cflags --libs vaelet)
+    string(STRIP "${output}" flags)
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    run("${CXX}" -std=c++17 -O1 "${CMAKE_CURRENT_LIST_DIR}/main.cpp" ${flags} -o "${WORK_DIR}/vaelet_consumer")
+    run("${PKG_CONFIG}" --modversion vaelet)
+    string(STRIP "${output}" version)
+    if(NOT version STREQUAL EXPECTED_VERSION)
+        message(FATAL_ERROR "consumer.pkg_config: vaelet.pc says version ${version}, the project ${EXPECTED_VERSION}")
+    endif()
+    run("${WORK_DIR}/vaelet_consumer")
+    message(STATUS "${output}")
+    return()
+endif()
 set(configure -S "${CMAKE_CURRENT_LIST_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX}"
               "-DWITH_MPI=${WITH_MPI}")
 if(MODE STREQUAL "find_package")
@@ -25,7 +44,7 @@ if(MODE STREQUAL "find_package")
 elseif(MODE STREQUAL "add_subdirectory")
     list(APPEND configure "-DVAELET_SOURCE_DIR=${VAELET_SOURCE_DIR}")
 else()
-    message(FATAL_ERROR "MODE must be find_package or add_subdirectory, not '${MODE}'")
+    message(FATAL_ERROR "MODE must be find_package, add_subdirectory or pkg_config, not '${MODE}'")
 endif()
 run("${CMAKE_COMMAND}" ${configure})
 run("${CMAKE_COMMAND}" --build "${WORK_DIR}/build")

@@ -1,12 +1,13 @@
-// vaelet/core/atomic_file.hpp — write a whole file so that readers see the old version or the new one, never half.
-//
-//   vaelet::write_file_atomic("notes.txt", "epoch 3 done\n");
-//   vaelet::AtomicWriter out("metrics.csv");          // writes metrics.csv.tmp next to it
-//   out.write("epoch,loss\n");  out.write("1,93.5\n");  out.commit();   // fsync, then rename over metrics.csv
-//
-// How: the bytes go to `path.tmp` in the same directory (so the rename cannot cross file systems), are flushed
-// and fsync'ed, and the temp file is renamed over `path`; rename is atomic on POSIX. On any failure the temp file
-// is removed and the previous `path` is left as it was. POSIX only (open/fsync/rename).
+/// \file
+/// vaelet/core/atomic_file.hpp — write a whole file so that readers see the old version or the new one, never half.
+///
+///     vaelet::write_file_atomic("notes.txt", "epoch 3 done\n");
+///     vaelet::AtomicWriter out("metrics.csv");          // writes metrics.csv.tmp next to it
+///     out.write("epoch,loss\n");  out.write("1,93.5\n");  out.commit();   // fsync, then rename over metrics.csv
+///
+/// How: the bytes go to `path.tmp` in the same directory (so the rename cannot cross file systems), are flushed
+/// and fsync'ed, and the temp file is renamed over `path`; rename is atomic on POSIX. On any failure the temp file
+/// is removed and the previous `path` is left as it was. POSIX only (open/fsync/rename).
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -44,6 +45,8 @@ inline std::optional<std::size_t> fail_writes_after;
 /// system's reason and what to check.
 class AtomicWriter {
 public:
+    /// Creates `path.tmp` beside `path`, which stays untouched until `commit`. Throws io_error when `path` is a
+    /// directory or the temp file cannot be created.
     explicit AtomicWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
         struct stat st {};
         if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
@@ -52,9 +55,10 @@ public:
         if (!file_) fail("cannot create", errno);
     }
 
-    AtomicWriter(const AtomicWriter&) = delete;
-    AtomicWriter& operator=(const AtomicWriter&) = delete;
+    AtomicWriter(const AtomicWriter&) = delete;             ///< owns its temp file
+    AtomicWriter& operator=(const AtomicWriter&) = delete;  ///< owns its temp file
 
+    /// Without a commit, closes and removes the temp file: `path` keeps its previous contents.
     ~AtomicWriter() {
         if (file_) {
             std::fclose(file_);
@@ -62,6 +66,8 @@ public:
         }
     }
 
+    /// Appends `size` bytes from `data` to the temp file. Throws io_error (temp file removed) when the write fails,
+    /// e.g. a full disk, or after `commit`.
     void write(const void* data, std::size_t size) {
         require_open();
         if (size == 0) return;  // fwrite's pointer must not be null even for 0 bytes (an empty tensor's data() is)
@@ -73,6 +79,7 @@ public:
         if (inject) fail("cannot write", ENOSPC);
     }
 
+    /// Appends `bytes`.
     void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
 
     /// Flushes, fsyncs and renames the temp file over `path`. The writer is done afterwards.
@@ -87,6 +94,7 @@ public:
         sync_directory();
     }
 
+    /// The file being written (not its temp file).
     const std::string& path() const { return path_; }
 
 private:

@@ -1,25 +1,26 @@
-// vaelet/core/conv.hpp — 2-D convolution and transposed convolution on the tape, computed by GEMMs over the whole
-// batch (im2col / col2im, as Caffe does), each with its gradient rule beside it.
-//
-//   const vaelet::Conv2dShape s{1, 28, 28, 32, 4, 4, 2, 1};  // 1×28×28 in, 32 out, 4×4 kernel, stride 2, padding 1
-//   auto h = vaelet::conv2d(x, W, b, s);                      // x n×784, W 32×(1·4·4), b 1×32 → h n×(32·14·14)
-//   auto y = vaelet::conv_transpose2d(h, V, c, {32, 14, 14, 1, 4, 4, 2, 1});  // V 32×(1·4·4), c 1×1 → y n×784
-//
-// An image batch is a matrix with one example per row, C×H×W values in NCHW order (PyTorch's flattening), and the
-// op is told the geometry. Weights are PyTorch's, flattened row-major into a matrix: conv2d's out×in×kH×kW is
-// out × (in·kH·kW), conv_transpose2d's in×out×kH×kW is in × (out·kH·kW); a bias is 1×out.
-//
-// How: im2col lays every kernel-sized patch of every image out as one column, so the convolution of the whole batch
-// is W·col, one GEMM; col2im adds columns back into images, its adjoint. The transposed convolution is the gradient of
-// the convolution with respect to its input (col2im of Wᵀ·x), so the two ops share these pieces, each one's forward
-// being the other's backward. The GEMMs want the batch channel-major (channels × (batch·positions)), so inputs and
-// outputs are reordered to and from rows on the way; that costs one pass over the data, far less than the GEMM.
-// The batch goes through in chunks whose patch matrix fits a core's L2 cache (~1 MB): im2col writes it and the GEMM
-// packs it from cache, and the backward pass makes the patches again rather than keep a whole batch's (for the conv
-// VAE's middle layers that was 13 MB each, written to memory and read back). The passes go example by example, over
-// Eigen's threads (OpenMP) as the GEMMs do. Every intermediate lives in the node's buffers (`saved`, `work`), sized
-// to a chunk, so a warmed-up step allocates nothing here (Eigen's GEMM still takes its packing workspace from the
-// heap for large products, as for `linear`).
+/// \file
+/// vaelet/core/conv.hpp — 2-D convolution and transposed convolution on the tape, computed by GEMMs over the whole
+/// batch (im2col / col2im, as Caffe does), each with its gradient rule beside it.
+///
+///     const vaelet::Conv2dShape s{1, 28, 28, 32, 4, 4, 2, 1};  // 1×28×28 in, 32 out, 4×4 kernel, stride 2, padding 1
+///     auto h = vaelet::conv2d(x, W, b, s);                      // x n×784, W 32×(1·4·4), b 1×32 → h n×(32·14·14)
+///     auto y = vaelet::conv_transpose2d(h, V, c, {32, 14, 14, 1, 4, 4, 2, 1});  // V 32×(1·4·4), c 1×1 → y n×784
+///
+/// An image batch is a matrix with one example per row, C×H×W values in NCHW order (PyTorch's flattening), and the
+/// op is told the geometry. Weights are PyTorch's, flattened row-major into a matrix: conv2d's out×in×kH×kW is
+/// out × (in·kH·kW), conv_transpose2d's in×out×kH×kW is in × (out·kH·kW); a bias is 1×out.
+///
+/// How: im2col lays every kernel-sized patch of every image out as one column, so the convolution of the whole batch
+/// is W·col, one GEMM; col2im adds columns back into images, its adjoint. The transposed convolution is the gradient of
+/// the convolution with respect to its input (col2im of Wᵀ·x), so the two ops share these pieces, each one's forward
+/// being the other's backward. The GEMMs want the batch channel-major (channels × (batch·positions)), so inputs and
+/// outputs are reordered to and from rows on the way; that costs one pass over the data, far less than the GEMM.
+/// The batch goes through in chunks whose patch matrix fits a core's L2 cache (~1 MB): im2col writes it and the GEMM
+/// packs it from cache, and the backward pass makes the patches again rather than keep a whole batch's (for the conv
+/// VAE's middle layers that was 13 MB each, written to memory and read back). The passes go example by example, over
+/// Eigen's threads (OpenMP) as the GEMMs do. Every intermediate lives in the node's buffers (`saved`, `work`), sized
+/// to a chunk, so a warmed-up step allocates nothing here (Eigen's GEMM still takes its packing workspace from the
+/// heap for large products, as for `linear`).
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -34,23 +35,37 @@ namespace vaelet {
 /// The geometry of conv2d and conv_transpose2d: the input's C×H×W, the output channels, a kH×kW kernel, and one
 /// stride and one padding for both axes (PyTorch's Conv2d(in, out, (kH, kW), stride, padding)).
 ///
-///   vaelet::Conv2dShape s{32, 14, 14, 64, 4, 4, 2, 1};  // in_channels, height, width, out_channels, kH, kW,
-///                                                       // stride, padding
+///     vaelet::Conv2dShape s{32, 14, 14, 64, 4, 4, 2, 1};  // in_channels, height, width, out_channels, kH, kW,
+///                                                         // stride, padding
 struct Conv2dShape {
-    Index in_channels = 1, height = 1, width = 1;  // each input row is in_channels×height×width
-    Index out_channels = 1;
+    /// The input's channels C: each input row is in_channels×height×width values, in NCHW order.
+    Index in_channels = 1, height = 1, width = 1;
+    Index out_channels = 1;  ///< the output's channels
+    /// The kernel's height kH.
     Index kernel_height = 1, kernel_width = 1;
+    /// The step between kernel positions, on both axes.
     Index stride = 1, padding = 0;
+    /// \var height
+    /// The input's height H.
+    /// \var width
+    /// The input's width W.
+    /// \var kernel_width
+    /// The kernel's width kW.
+    /// \var padding
+    /// conv2d: zeros added on every side of the input; conv_transpose2d: as much trimmed from every side of its
+    /// output (PyTorch's meaning for both).
 
     /// Values per input row: C·H·W.
     Index in_size() const { return in_channels * height * width; }
     /// conv2d's output height ⌊(H + 2·padding − kH) / stride⌋ + 1, and width likewise.
     Index conv_height() const { return (height + 2 * padding - kernel_height) / stride + 1; }
+    /// conv2d's output width; see conv_height.
     Index conv_width() const { return (width + 2 * padding - kernel_width) / stride + 1; }
     /// conv_transpose2d's output height (H − 1)·stride − 2·padding + kH, and width likewise: PyTorch's with
     /// output_padding 0, which vaelet does not need. (A conv2d of stride s > 1 maps several input sizes to one output
     /// size; output_padding would pick a larger one, this is the smallest.)
     Index transposed_height() const { return (height - 1) * stride - 2 * padding + kernel_height; }
+    /// conv_transpose2d's output width; see transposed_height.
     Index transposed_width() const { return (width - 1) * stride - 2 * padding + kernel_width; }
 };
 
@@ -372,7 +387,7 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& W, const Var<T>& b, const
     return t.last();
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_CONV_TEMPLATES(prefix, T) \
     prefix template Var<T> conv2d<T>(const Var<T>&, const Var<T>&, const Var<T>&, const Conv2dShape&);           \
     prefix template Var<T> conv_transpose2d<T>(const Var<T>&, const Var<T>&, const Var<T>&, const Conv2dShape&);

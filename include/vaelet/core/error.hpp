@@ -1,11 +1,12 @@
-// vaelet/core/error.hpp — every exception vaelet throws derives from vaelet::error.
-//
-//   try { train(); } catch (const vaelet::error& e) { std::cerr << e.what() << '\n'; return 1; }
-//
-// Messages name the thing that is wrong (file, field, op, shapes) and, where one exists, the fix.
-// A likely mistake that is not an error (a tape never reset) is a warning: one message, given to the warning handler.
-//
-//   vaelet::set_warning_handler([&](const std::string& m) { log.warn(m); });   // default: one line on stderr
+/// \file
+/// vaelet/core/error.hpp — every exception vaelet throws derives from vaelet::error.
+///
+///     try { train(); } catch (const vaelet::error& e) { std::cerr << e.what() << '\n'; return 1; }
+///
+/// Messages name the thing that is wrong (file, field, op, shapes) and, where one exists, the fix.
+/// A likely mistake that is not an error (a tape never reset) is a warning: one message, given to the warning handler.
+///
+///     vaelet::set_warning_handler([&](const std::string& m) { log.warn(m); });   // default: one line on stderr
 #pragma once
 
 #include <cstdio>
@@ -41,6 +42,7 @@ struct config_error : error {
     using error::error;
 };
 
+/// Receives each warning's message; see set_warning_handler.
 using WarningHandler = std::function<void(const std::string& message)>;
 
 namespace detail {

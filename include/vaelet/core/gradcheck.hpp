@@ -1,14 +1,15 @@
-// vaelet/core/gradcheck.hpp — checks an op's (or a whole model's) gradient against central differences.
-//
-//   auto report = vaelet::gradcheck<double>(
-//       [](vaelet::Tape<double>&, const std::vector<vaelet::Var<double>>& in) { return vaelet::sum(vaelet::tanh(in[0])); },
-//       {vaelet::Matrix<double>::Random(3, 4)});
-//   if (!report.ok) std::cerr << report.describe() << '\n';
-//
-// Every entry of every input is nudged by ±h, the function is rebuilt on a fresh tape each time, and
-// (f(x+h) − f(x−h)) / 2h is compared with the gradient from `backward`. The error of an entry is
-// |analytic − numeric| / max(1, |analytic|, |numeric|): relative for large gradients, absolute for small ones.
-// The report names the worst entry. `gradcheck_parameters` does the same for every parameter of a model.
+/// \file
+/// vaelet/core/gradcheck.hpp — checks an op's (or a whole model's) gradient against central differences.
+///
+///     auto report = vaelet::gradcheck<double>(
+///         [](vaelet::Tape<double>&, const std::vector<vaelet::Var<double>>& in) { return vaelet::sum(vaelet::tanh(in[0])); },
+///         {vaelet::Matrix<double>::Random(3, 4)});
+///     if (!report.ok) std::cerr << report.describe() << '\n';
+///
+/// Every entry of every input is nudged by ±h, the function is rebuilt on a fresh tape each time, and
+/// (f(x+h) − f(x−h)) / 2h is compared with the gradient from `backward`. The error of an entry is
+/// |analytic − numeric| / max(1, |analytic|, |numeric|): relative for large gradients, absolute for small ones.
+/// The report names the worst entry. `gradcheck_parameters` does the same for every parameter of a model.
 #pragma once
 
 #include "vaelet/core/tape.hpp"
@@ -21,21 +22,30 @@
 
 namespace vaelet {
 
+/// How gradcheck nudges the inputs and what error it accepts. The defaults suit float (1e-2) and double (1e-6).
 template <class T>
 struct GradcheckOptions {
-    T step = std::is_same<T, float>::value ? T(1e-2) : T(1e-6);        // h
-    T tolerance = std::is_same<T, float>::value ? T(1e-2) : T(1e-6);   // largest acceptable error
+    T step = std::is_same<T, float>::value ? T(1e-2) : T(1e-6);        ///< h
+    T tolerance = std::is_same<T, float>::value ? T(1e-2) : T(1e-6);   ///< largest acceptable error
 };
 
+/// What gradcheck found: pass or fail, and the entry with the worst error (a NaN error counts as the worst).
 template <class T>
 struct GradcheckReport {
-    bool ok = true;
-    T worst_error = 0;      // the largest error over all entries
-    int input = -1;         // where it occurred: input number, row, column
+    bool ok = true;         ///< worst_error ≤ the tolerance
+    T worst_error = 0;      ///< the largest error over all entries
+    int input = -1;         ///< where it occurred: input number (-1 when nothing was checked), row, column
+    /// The worst entry's row.
     Index row = -1, col = -1;
+    /// The gradient from `backward` at the worst entry.
     T analytic = 0, numeric = 0;
-    Index entries_checked = 0;
+    Index entries_checked = 0;  ///< entries nudged, over all inputs
+    /// \var col
+    /// The worst entry's column.
+    /// \var numeric
+    /// The central difference (f(x+h) − f(x−h)) / 2h at the worst entry.
 
+    /// One line for a test's failure message: passed or FAILED, the worst error, where, and both gradients.
     std::string describe() const {
         std::ostringstream out;
         out << (ok ? "gradcheck passed" : "gradcheck FAILED") << ": worst error " << worst_error;

@@ -1,7 +1,8 @@
-// vaelet/core/matrix.hpp — the one tensor type: a row-major batch × features Eigen matrix.
-//
-//   vaelet::Matrix<float> x(128, 784);   // 128 examples, 784 features each
-//   vaelet::RowVector<float> b(400);      // one value per feature, broadcast over the batch
+/// \file
+/// vaelet/core/matrix.hpp — the one tensor type: a row-major batch × features Eigen matrix.
+///
+///     vaelet::Matrix<float> x(128, 784);   // 128 examples, 784 features each
+///     vaelet::RowVector<float> b(400);      // one value per feature, broadcast over the batch
 #pragma once
 
 #include <Eigen/Core>
@@ -10,6 +11,7 @@
 
 namespace vaelet {
 
+/// Sizes and indices of matrices: Eigen's (signed, std::ptrdiff_t by default).
 using Index = Eigen::Index;
 
 /// Rows are examples (the batch), columns are features. `T` is `float` or `double`.
@@ -26,6 +28,7 @@ std::string shape_string(const Eigen::EigenBase<Derived>& m) {
     return std::to_string(m.rows()) + "x" + std::to_string(m.cols());
 }
 
+/// "rows×cols" of a shape not yet in a matrix (e.g. the one asked for), for error messages.
 inline std::string shape_string(Index rows, Index cols) {
     return std::to_string(rows) + "x" + std::to_string(cols);
 }

@@ -1,8 +1,9 @@
-// vaelet/core/one_hot.hpp — integer labels as one-hot rows: the condition of a conditional VAE, or the targets
-// of a classifier.
-//
-//   vaelet::Matrix<float> c = vaelet::one_hot<float>(labels, 10);   // labels.size() × 10, a 1 in each row
-//   vaelet::one_hot_into(batch_labels, 10, buffer);                  // the same into a buffer reused batch to batch
+/// \file
+/// vaelet/core/one_hot.hpp — integer labels as one-hot rows: the condition of a conditional VAE, or the targets
+/// of a classifier.
+///
+///     vaelet::Matrix<float> c = vaelet::one_hot<float>(labels, 10);   // labels.size() × 10, a 1 in each row
+///     vaelet::one_hot_into(batch_labels, 10, buffer);                  // the same into a buffer reused batch to batch
 #pragma once
 
 #include "vaelet/core/error.hpp"

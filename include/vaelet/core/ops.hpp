@@ -1,15 +1,16 @@
-// vaelet/core/ops.hpp — the op set. Each op computes its value and, right beside it, records its gradient rule.
-//
-//   auto h = vaelet::relu(vaelet::linear(x, W, b));           // x·Wᵀ + b, then max(·, 0)
-//   auto loss = vaelet::mean(vaelet::sum_per_row(vaelet::bce_with_logits(logits, x)));
-//   tape.backward(loss);
-//
-// Conventions:
-//  * Elementwise binary ops broadcast: each operand is r×c, 1×c (a row, repeated over the batch), r×1 (a column,
-//    repeated over the features) or 1×1. The gradient of a broadcast operand is summed back to its shape.
-//  * A gradient rule reads the node's own value/gradient and its parents' values (all still on the tape) and
-//    adds to the parents' gradients with `Tape::accumulate`, so a node used twice receives both contributions.
-//  * Rules are plain functions (capture-less lambdas), so recording an op allocates nothing.
+/// \file
+/// vaelet/core/ops.hpp — the op set. Each op computes its value and, right beside it, records its gradient rule.
+///
+///     auto h = vaelet::relu(vaelet::linear(x, W, b));           // x·Wᵀ + b, then max(·, 0)
+///     auto loss = vaelet::mean(vaelet::sum_per_row(vaelet::bce_with_logits(logits, x)));
+///     tape.backward(loss);
+///
+/// Conventions:
+///  * Elementwise binary ops broadcast: each operand is r×c, 1×c (a row, repeated over the batch), r×1 (a column,
+///    repeated over the features) or 1×1. The gradient of a broadcast operand is summed back to its shape.
+///  * A gradient rule reads the node's own value/gradient and its parents' values (all still on the tape) and
+///    adds to the parents' gradients with `Tape::accumulate`, so a node used twice receives both contributions.
+///  * Rules are plain functions (capture-less lambdas), so recording an op allocates nothing.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -106,6 +107,8 @@ void require_same_shape(Op op, const Matrix<T>& a, const Matrix<T>& b) {
 
 // ---- elementwise arithmetic (broadcasting) ---------------------------------------------------------------------
 
+/// a + b elementwise, broadcasting (a row, a column or a 1×1 against a matrix); throws shape_error when the
+/// shapes do not broadcast.
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
     Tape<T>& t = a.tape(Op::add);
@@ -117,6 +120,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
     return t.last();
 }
 
+/// a − b elementwise, broadcasting as `add`.
 template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b) {
     Tape<T>& t = a.tape(Op::sub);
@@ -128,6 +132,7 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
     return t.last();
 }
 
+/// a ⊙ b, the elementwise product, broadcasting as `add` (for the matrix product see `matmul`).
 template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b) {
     Tape<T>& t = a.tape(Op::mul);
@@ -141,6 +146,7 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
     return t.last();
 }
 
+/// a / b elementwise, broadcasting as `add`. A zero in b gives inf or NaN, as plain division does.
 template <class T>
 Var<T> div(const Var<T>& a, const Var<T>& b) {
     Tape<T>& t = a.tape(Op::div);
@@ -185,6 +191,7 @@ Var<T> scalar_div(detail::Scalar<T> s, const Var<T>& a) {
     return t.last();
 }
 
+/// −a
 template <class T>
 Var<T> neg(const Var<T>& a) {
     Tape<T>& t = a.tape(Op::neg);
@@ -193,18 +200,31 @@ Var<T> neg(const Var<T>& a) {
     return t.last();
 }
 
+/// add(a, b): elementwise, broadcasting.
 template <class T> Var<T> operator+(const Var<T>& a, const Var<T>& b) { return add(a, b); }
+/// sub(a, b): elementwise, broadcasting.
 template <class T> Var<T> operator-(const Var<T>& a, const Var<T>& b) { return sub(a, b); }
+/// mul(a, b): elementwise, broadcasting; not the matrix product (`matmul`).
 template <class T> Var<T> operator*(const Var<T>& a, const Var<T>& b) { return mul(a, b); }
+/// div(a, b): elementwise, broadcasting.
 template <class T> Var<T> operator/(const Var<T>& a, const Var<T>& b) { return div(a, b); }
+/// neg(a)
 template <class T> Var<T> operator-(const Var<T>& a) { return neg(a); }
+/// a + s, s a plain number: add_scalar(a, s).
 template <class T> Var<T> operator+(const Var<T>& a, detail::Scalar<T> s) { return add_scalar(a, s); }
+/// s + a: add_scalar(a, s).
 template <class T> Var<T> operator+(detail::Scalar<T> s, const Var<T>& a) { return add_scalar(a, s); }
+/// a − s: add_scalar(a, −s).
 template <class T> Var<T> operator-(const Var<T>& a, detail::Scalar<T> s) { return add_scalar(a, -s); }
+/// s − a: add_scalar(−a, s).
 template <class T> Var<T> operator-(detail::Scalar<T> s, const Var<T>& a) { return add_scalar(neg(a), s); }
+/// a · s: mul_scalar(a, s).
 template <class T> Var<T> operator*(const Var<T>& a, detail::Scalar<T> s) { return mul_scalar(a, s); }
+/// s · a: mul_scalar(a, s).
 template <class T> Var<T> operator*(detail::Scalar<T> s, const Var<T>& a) { return mul_scalar(a, s); }
+/// a / s: mul_scalar(a, 1/s).
 template <class T> Var<T> operator/(const Var<T>& a, detail::Scalar<T> s) { return mul_scalar(a, T(1) / s); }
+/// s / a elementwise: scalar_div(s, a).
 template <class T> Var<T> operator/(detail::Scalar<T> s, const Var<T>& a) { return scalar_div(s, a); }
 
 // ---- matrix products ---------------------------------------------------------------------------------------------
@@ -244,6 +264,7 @@ Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
 
 // ---- elementwise functions ---------------------------------------------------------------------------------------
 
+/// max(a, 0) elementwise.
 template <class T>
 Var<T> relu(const Var<T>& a) {
     Tape<T>& t = a.tape(Op::relu);
@@ -266,6 +287,7 @@ Var<T> leaky_relu(const Var<T>& a, detail::Scalar<T> alpha = T(0.01)) {
     return t.last();
 }
 
+/// tanh(a) elementwise.
 template <class T>
 Var<T> tanh(const Var<T>& a) {
     Tape<T>& t = a.tape(Op::tanh);
@@ -276,6 +298,7 @@ Var<T> tanh(const Var<T>& a) {
     return t.last();
 }
 
+/// 1 / (1 + e^−a) elementwise. For a Bernoulli likelihood use `bce_with_logits` on the logits instead: it is stable.
 template <class T>
 Var<T> sigmoid(const Var<T>& a) {
     Tape<T>& t = a.tape(Op::sigmoid);
@@ -299,6 +322,7 @@ Var<T> softplus(const Var<T>& a) {
     return t.last();
 }
 
+/// eᵃ elementwise (σ = exp(½·log σ²) in the sampler).
 template <class T>
 Var<T> exp(const Var<T>& a) {
     Tape<T>& t = a.tape(Op::exp);
@@ -309,6 +333,7 @@ Var<T> exp(const Var<T>& a) {
     return t.last();
 }
 
+/// log a elementwise; a must be positive (0 gives −inf, a negative entry NaN; nothing is checked).
 template <class T>
 Var<T> log(const Var<T>& a) {
     Tape<T>& t = a.tape(Op::log);
@@ -319,6 +344,7 @@ Var<T> log(const Var<T>& a) {
     return t.last();
 }
 
+/// √a elementwise; a ≥ 0. The gradient is infinite at 0.
 template <class T>
 Var<T> sqrt(const Var<T>& a) {
     Tape<T>& t = a.tape(Op::sqrt);
@@ -329,6 +355,7 @@ Var<T> sqrt(const Var<T>& a) {
     return t.last();
 }
 
+/// a² elementwise.
 template <class T>
 Var<T> square(const Var<T>& a) {
     Tape<T>& t = a.tape(Op::square);
@@ -617,7 +644,7 @@ Var<T> reshape(const Var<T>& a, Index rows, Index cols) {
     return t.last();
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_OPS_TEMPLATES(prefix, T) \
     prefix template Var<T> add<T>(const Var<T>&, const Var<T>&);                   \
     prefix template Var<T> sub<T>(const Var<T>&, const Var<T>&);                   \

@@ -1,12 +1,13 @@
-// vaelet/core/random.hpp — the one explicit, seedable random number generator.
-//
-//   vaelet::Rng rng(42);
-//   vaelet::Matrix<float> eps(128, 20);
-//   rng.fill_normal(eps);                  // ε ~ N(0, I)
-//
-// xoshiro256++ (Blackman & Vigna 2019) seeded through splitmix64, normals by Box–Muller.
-// Written out here rather than taken from <random> so that a seed gives the same numbers on every
-// standard library, and so that the whole state (four words plus a cached normal) fits in a checkpoint.
+/// \file
+/// vaelet/core/random.hpp — the one explicit, seedable random number generator.
+///
+///     vaelet::Rng rng(42);
+///     vaelet::Matrix<float> eps(128, 20);
+///     rng.fill_normal(eps);                  // ε ~ N(0, I)
+///
+/// xoshiro256++ (Blackman & Vigna 2019) seeded through splitmix64, normals by Box–Muller.
+/// Written out here rather than taken from `<random>` so that a seed gives the same numbers on every
+/// standard library, and so that the whole state (four words plus a cached normal) fits in a checkpoint.
 #pragma once
 
 #include "vaelet/core/matrix.hpp"
@@ -17,17 +18,22 @@
 
 namespace vaelet {
 
+/// The generator every random draw in vaelet comes from, passed in explicitly (never a global): xoshiro256++,
+/// uniforms, integers without bias, and normals. The same seed gives the same stream on every platform. A plain value:
+/// a copy continues with the same numbers as the original, so pass it by reference to share one stream.
 class Rng {
 public:
     /// Everything needed to resume the stream exactly: the generator words and the spare normal.
     struct State {
-        std::array<std::uint64_t, 4> s{};
-        bool has_spare = false;
-        double spare = 0.0;
+        std::array<std::uint64_t, 4> s{};  ///< the four xoshiro256++ words
+        bool has_spare = false;            ///< normal() holds the second value of its last Box–Muller pair
+        double spare = 0.0;                ///< that value, returned by the next normal()
     };
 
+    /// A generator at the start of `seed`'s stream.
     explicit Rng(std::uint64_t seed = 1) { seed_with(seed); }
 
+    /// Restarts at the start of `seed`'s stream, as a new Rng(seed) would (any spare normal is dropped).
     void seed_with(std::uint64_t seed) {
         std::uint64_t x = seed;
         for (auto& word : state_.s) word = splitmix64(x);
@@ -109,7 +115,9 @@ public:
             for (Index j = 0; j < m.cols(); ++j) m(i, j) = static_cast<typename Derived::Scalar>(uniform(lo, hi));
     }
 
+    /// The whole state, for a checkpoint.
     const State& state() const { return state_; }
+    /// Resumes from a saved state: the next draws are the ones that followed when it was saved.
     void set_state(const State& s) { state_ = s; }
 
 private:

@@ -1,16 +1,17 @@
-// vaelet/core/tape.hpp — the reverse-mode tape: one node per matrix op, kept in an arena.
-//
-//   vaelet::Tape<float> tape;
-//   auto x = tape.constant(batch);                 // a leaf that needs no gradient
-//   auto w = tape.variable(W, dW);                 // a leaf that points at a parameter's storage
-//   auto loss = vaelet::sum(vaelet::square(vaelet::matmul(x, w)));
-//   tape.backward(loss);                           // dW += ∂loss/∂W
-//   tape.reset();                                  // next step reuses every node's buffers
-//
-// Why an arena: `reset()` forgets the nodes but keeps them, buffers and all, so the next step that builds
-// the same graph resizes each node's matrices to the size they already have and allocates nothing.
-// Nodes live in a std::deque so that references to them stay valid while new nodes are pushed.
-// `backward()` walks the nodes in reverse creation order, which is already topological: no recursion, no sort.
+/// \file
+/// vaelet/core/tape.hpp — the reverse-mode tape: one node per matrix op, kept in an arena.
+///
+///     vaelet::Tape<float> tape;
+///     auto x = tape.constant(batch);                 // a leaf that needs no gradient
+///     auto w = tape.variable(W, dW);                 // a leaf that points at a parameter's storage
+///     auto loss = vaelet::sum(vaelet::square(vaelet::matmul(x, w)));
+///     tape.backward(loss);                           // dW += ∂loss/∂W
+///     tape.reset();                                  // next step reuses every node's buffers
+///
+/// Why an arena: `reset()` forgets the nodes but keeps them, buffers and all, so the next step that builds
+/// the same graph resizes each node's matrices to the size they already have and allocates nothing.
+/// Nodes live in a std::deque so that references to them stay valid while new nodes are pushed.
+/// `backward()` walks the nodes in reverse creation order, which is already topological: no recursion, no sort.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -38,9 +39,10 @@ enum class Op {
     slice_cols, concat_cols, repeat_rows, reshape,
     conv2d, conv_transpose2d,
     custom,
-    count_  // not an op: the number of ops
+    count_  ///< not an op: the number of ops
 };
 
+/// The op's name as errors and the NaN guard print it ("matmul", "bce_with_logits", ...).
 inline const char* op_name(Op op) {
     static constexpr std::array<const char*, static_cast<std::size_t>(Op::count_)> names = {
         "constant", "variable",
@@ -63,24 +65,27 @@ class Tape;
 /// sends the gradient to its parents. Parameters' nodes point at the parameter's own value and gradient.
 template <class T>
 struct Node {
+    /// A gradient rule: reads this node's gradient and its parents' values, adds to the parents' gradients with
+    /// Tape::accumulate. A plain function pointer, so recording it allocates nothing.
     using Backward = void (*)(Tape<T>&, Node&);
 
-    Op op = Op::constant;
-    Matrix<T> value;               // the op's output (unused by variables, which point at `external_value`)
-    Matrix<T> grad;                // ∂loss/∂value, valid when `has_grad`
-    Matrix<T> saved;               // whatever the forward keeps for the backward (a mask, a softmax, ...)
-    std::array<Matrix<T>, 3> work; // more buffers for an op that needs them (a convolution's GEMM operands)
-    const Matrix<T>* external_value = nullptr;
-    Matrix<T>* external_grad = nullptr;
-    std::array<int, 3> parents{{-1, -1, -1}};
-    T scalar = T(0);               // the op's constant (alpha, the scalar operand, ...)
-    Index start = 0;               // slice start column
-    std::array<Index, 8> sizes{};  // more integer settings (a convolution's channels, sizes, kernel, stride, padding)
-    Backward backward = nullptr;
-    std::string custom_name;       // a custom op's name (kept between steps, so setting it again allocates nothing)
-    bool requires_grad = false;
-    bool has_grad = false;
+    Op op = Op::constant;          ///< which op made the node
+    Matrix<T> value;               ///< the op's output (unused by variables, which point at `external_value`)
+    Matrix<T> grad;                ///< ∂loss/∂value, valid when `has_grad`
+    Matrix<T> saved;               ///< whatever the forward keeps for the backward (a mask, a softmax, ...)
+    std::array<Matrix<T>, 3> work; ///< more buffers for an op that needs them (a convolution's GEMM operands)
+    const Matrix<T>* external_value = nullptr;  ///< a variable's value, read in place (the parameter's storage)
+    Matrix<T>* external_grad = nullptr;         ///< a variable's gradient, accumulated in place
+    std::array<int, 3> parents{{-1, -1, -1}};   ///< tape indices of the operands; -1 for none
+    T scalar = T(0);               ///< the op's constant (alpha, the scalar operand, ...)
+    Index start = 0;               ///< slice start column
+    std::array<Index, 8> sizes{};  ///< more integer settings (a convolution's channels, sizes, kernel, stride, padding)
+    Backward backward = nullptr;   ///< the gradient rule; null for leaves and for nodes that need no gradient
+    std::string custom_name;       ///< a custom op's name (kept between steps, so setting it again allocates nothing)
+    bool requires_grad = false;    ///< needs a gradient: depends on a variable, recorded with gradients on
+    bool has_grad = false;         ///< `grad` holds this backward pass's gradient
 
+    /// The value: a variable's own storage, else `value`.
     const Matrix<T>& val() const { return external_value ? *external_value : value; }
     /// The op's name for errors: a custom op's own, else op_name(op).
     const char* name() const { return op == Op::custom ? custom_name.c_str() : op_name(op); }
@@ -92,18 +97,22 @@ struct Node {
 template <class T>
 class Var {
 public:
-    using Scalar = T;
+    using Scalar = T;  ///< the element type, float or double
 
+    /// An empty handle; any use throws until it is assigned an op's result.
     Var() = default;
+    /// The handle of node `index` of `tape`, current for the tape's present step. Ops make these (Tape::last).
     Var(Tape<T>* tape, int index);
 
+    /// The value, rows = batch, cols = features.
     const Matrix<T>& value() const { return checked().node(index_).val(); }
     /// ∂loss/∂this after `backward`; a zero matrix of the right shape when no gradient reached it.
     const Matrix<T>& grad() const { return checked().grad(index_); }
-    Index rows() const { return value().rows(); }
-    Index cols() const { return value().cols(); }
+    Index rows() const { return value().rows(); }  ///< rows of the value (the batch)
+    Index cols() const { return value().cols(); }  ///< columns of the value (the features)
     /// The single entry of a 1×1 value.
     T item() const;
+    /// True when a gradient will reach this value: it depends on a variable and was recorded with gradients on.
     bool requires_grad() const { return checked().node(index_).requires_grad; }
 
     /// The tape it was recorded on (also for a handle gone stale, so that an op can name itself in the error).
@@ -118,7 +127,9 @@ public:
                         "an op first");
         return *tape_;
     }
+    /// The same, naming the op by its kind.
     Tape<T>& tape(Op op) const { return tape(op_name(op)); }
+    /// The node's index on its tape; throws vaelet::error for an empty or stale handle.
     int index() const {
         checked();
         return index_;
@@ -136,12 +147,15 @@ private:
     std::uint64_t generation_ = 0;
 };
 
+/// The record of one step's ops, for reverse-mode differentiation: leaves (`constant`, `variable`) and ops append
+/// nodes, `backward` sends the loss's gradient back through them, `reset` starts the next step on the same buffers.
+/// Not copyable (Vars point at their tape).
 template <class T>
 class Tape {
 public:
-    Tape() = default;
-    Tape(const Tape&) = delete;             // Vars point at their tape
-    Tape& operator=(const Tape&) = delete;
+    Tape() = default;                       ///< an empty tape, gradients on
+    Tape(const Tape&) = delete;             ///< not copyable: Vars point at their tape
+    Tape& operator=(const Tape&) = delete;  ///< not copyable: Vars point at their tape
 
     /// A leaf that needs no gradient; the data are copied into a reused node buffer.
     template <class Derived>
@@ -196,22 +210,30 @@ public:
     /// A tape that reaches this many nodes without a reset() warns once (see vaelet::warn): a loop that forgets
     /// reset() grows without bound (1.4 GB after 3,000 steps of the MNIST VAE). Raise it for a graph this large.
     static constexpr int default_size_warning = 50000;
+    /// Sets the node count at which the tape warns (default_size_warning).
     void set_size_warning(int nodes) { size_warning_ = nodes; }
 
     /// While false (see `NoGrad`), new nodes record no gradient rule and keep nothing for a backward pass.
     bool grad_enabled() const { return grad_enabled_; }
+    /// Turns gradient recording on or off; prefer the `NoGrad` guard, which restores the previous setting.
     void set_grad_enabled(bool on) { grad_enabled_ = on; }
 
-    // ---- used by ops ----------------------------------------------------------------------------------------
+    /// \name Used by ops
+    /// The pieces an op (the library's or your own, docs/extending.md) records itself with. Indices are not checked.
+    /// @{
 
+    /// Node `i` of this step.
     Node<T>& node(int i) { return nodes_[static_cast<std::size_t>(i)]; }
+    /// Node `i` of this step.
     const Node<T>& node(int i) const { return nodes_[static_cast<std::size_t>(i)]; }
+    /// The value of node `i` (a variable's own storage).
     const Matrix<T>& value(int i) const { return node(i).val(); }
 
     /// Throws vaelet::error naming `op` unless every operand is a handle of this tape's current step (not empty,
     /// not from another tape, not recorded before a reset()). push() checks; an op that reads its operands' values
     /// before it pushes checks first.
     void check_operands(Op op, std::initializer_list<Var<T>> operands) const { check_operands(op_name(op), operands); }
+    /// The same, for an op named by a string (a custom op).
     void check_operands(const char* op, std::initializer_list<Var<T>> operands) const {
         int k = 0;
         for (const Var<T>& p : operands) {
@@ -305,6 +327,7 @@ public:
         if (!n.has_grad) n.grad.setZero(n.val().rows(), n.val().cols());
         return n.grad;
     }
+    /// @}
 
 private:
     void warn_size() const {
@@ -362,21 +385,22 @@ T Var<T>::item() const {
 
 /// Turns gradient recording off for its lifetime: inference runs the same ops and records no rules.
 ///
-///   { vaelet::NoGrad guard(tape); auto mu = encoder.mean(tape, x); }
+///     { vaelet::NoGrad guard(tape); auto mu = encoder.mean(tape, x); }
 template <class T>
 class NoGrad {
 public:
+    /// Turns `tape`'s gradient recording off; the destructor restores what it was.
     explicit NoGrad(Tape<T>& tape) : tape_(tape), was_(tape.grad_enabled()) { tape_.set_grad_enabled(false); }
-    ~NoGrad() { tape_.set_grad_enabled(was_); }
-    NoGrad(const NoGrad&) = delete;
-    NoGrad& operator=(const NoGrad&) = delete;
+    ~NoGrad() { tape_.set_grad_enabled(was_); }  ///< restores the tape's setting from before the guard
+    NoGrad(const NoGrad&) = delete;             ///< a guard is tied to its scope
+    NoGrad& operator=(const NoGrad&) = delete;  ///< a guard is tied to its scope
 
 private:
     Tape<T>& tape_;
     bool was_;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_TAPE_TEMPLATES(prefix, T) \
     prefix template class Var<T>;  \
     prefix template class Tape<T>;

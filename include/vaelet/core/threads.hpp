@@ -1,17 +1,18 @@
-// vaelet/core/threads.hpp — how many threads vaelet's matrix products use: one, unless you ask for more.
-//
-//   vaelet::set_threads(2);                    // two threads for Eigen's matrix products (needs OpenMP, below)
-//   vaelet::set_threads(0);                    // one per core
-//   vaelet::set_threads(0, ranks_on_node);     // under MPI: the cores shared out among the ranks on this machine
-//
-// Why one by default: vaelet::vaelet does not bring OpenMP, so Eigen runs on the calling thread and nothing spawns
-// threads behind your back. On the models vaelet trains, a second thread gains little on a quiet machine and loses
-// 3–4× on a busy one, where OpenMP's spinning threads wait for each other (docs/performance.md). To use more threads,
-// link the CMake target vaelet::openmp instead of vaelet::vaelet (or compile and link with -fopenmp) and call
-// set_threads. With OpenMP, Eigen's own default is OMP_NUM_THREADS or one per core, until set_threads is called.
-//
-// Under MPI each process sets its own count: give each rank its share of the machine's cores (the second argument),
-// or the ranks oversubscribe the cores and every one of them slows down.
+/// \file
+/// vaelet/core/threads.hpp — how many threads vaelet's matrix products use: one, unless you ask for more.
+///
+///     vaelet::set_threads(2);                    // two threads for Eigen's matrix products (needs OpenMP, below)
+///     vaelet::set_threads(0);                    // one per core
+///     vaelet::set_threads(0, ranks_on_node);     // under MPI: the cores shared out among the ranks on this machine
+///
+/// Why one by default: vaelet::vaelet does not bring OpenMP, so Eigen runs on the calling thread and nothing spawns
+/// threads behind your back. On the models vaelet trains, a second thread gains little on a quiet machine and loses
+/// 3–4× on a busy one, where OpenMP's spinning threads wait for each other (docs/performance.md). To use more threads,
+/// link the CMake target vaelet::openmp instead of vaelet::vaelet (or compile and link with -fopenmp) and call
+/// set_threads. With OpenMP, Eigen's own default is OMP_NUM_THREADS or one per core, until set_threads is called.
+///
+/// Under MPI each process sets its own count: give each rank its share of the machine's cores (the second argument),
+/// or the ranks oversubscribe the cores and every one of them slows down.
 #pragma once
 
 #include "vaelet/core/error.hpp"

@@ -1,16 +1,17 @@
-// vaelet/data/batcher.hpp — walks a Dataset in (shuffled) mini-batches of pixels scaled to [0, 1].
-//
-//   vaelet::Batcher<float> batches(train, 128, rng);            // shuffled each epoch by rng
-//   batches.start_epoch();
-//   while (batches.next()) step(batches.x());                    // x(): b × features, values in [0, 1]
-//
-// Only one batch at a time exists as floating point, in a buffer allocated once: after construction,
-// next() allocates nothing, and the last, smaller batch of an epoch is a view of the buffer's first rows.
-//
-// Exact resume: start_epoch() draws the epoch's order from the rng (Fisher–Yates with rng.below) and
-// remembers the rng state it started from. state() — that rng state plus the number of batches already
-// handed out — goes into a checkpoint; restore(state) rebuilds the same order without touching the rng
-// and carries on with the next batch, so a resumed run sees the same batches as an uninterrupted one.
+/// \file
+/// vaelet/data/batcher.hpp — walks a Dataset in (shuffled) mini-batches of pixels scaled to [0, 1].
+///
+///     vaelet::Batcher<float> batches(train, 128, rng);            // shuffled each epoch by rng
+///     batches.start_epoch();
+///     while (batches.next()) step(batches.x());                    // x(): b × features, values in [0, 1]
+///
+/// Only one batch at a time exists as floating point, in a buffer allocated once: after construction,
+/// next() allocates nothing, and the last, smaller batch of an epoch is a view of the buffer's first rows.
+///
+/// Exact resume: start_epoch() draws the epoch's order from the rng (Fisher–Yates with rng.below) and
+/// remembers the rng state it started from. state() — that rng state plus the number of batches already
+/// handed out — goes into a checkpoint; restore(state) rebuilds the same order without touching the rng
+/// and carries on with the next batch, so a resumed run sees the same batches as an uninterrupted one.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -28,6 +29,9 @@
 
 namespace vaelet {
 
+/// Walks a Dataset in mini-batches of T values (pixel / 255, or the float features as they are), in a new order
+/// each epoch drawn from a seeded Rng, through one buffer allocated at construction; state() and restore() resume
+/// an epoch exactly, and split() hands out one process's slice of every batch.
 template <class T>
 class Batcher {
 public:
@@ -36,13 +40,14 @@ public:
 
     /// Where an epoch stands: the rng state its order was drawn from, and how many batches are done.
     struct State {
-        Rng::State shuffle_rng;
-        Index position = 0;
+        Rng::State shuffle_rng;  ///< the rng state the epoch's order was drawn from
+        Index position = 0;      ///< batches already handed out this epoch
     };
 
     /// Batches of `batch_size` examples of `data` (which must outlive the Batcher). With `shuffle`, each
     /// epoch visits the examples in a new order drawn from `rng` (which must outlive it too); without,
-    /// in dataset order. With `drop_last`, a final batch smaller than batch_size is skipped.
+    /// in dataset order. With `drop_last`, a final batch smaller than batch_size is skipped. Throws config_error
+    /// for a batch size below 1, an empty dataset, or drop_last with fewer examples than one batch.
     Batcher(const Dataset& data, Index batch_size, Rng& rng, bool shuffle = true, bool drop_last = false)
         : data_(&data), rng_(&rng), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last) {
         if (batch_size <= 0)
@@ -120,11 +125,13 @@ public:
     /// Batches handed out so far in this epoch, i.e. the index of the next one.
     Index position() const { return position_; }
 
+    /// Batches in an epoch: size / batch_size rounded up, or down with drop_last.
     Index batches_per_epoch() const {
         const Index n = data_->size();
         return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
     }
 
+    /// Examples per batch, as constructed (the last batch of an epoch may hold fewer).
     Index batch_size() const { return batch_size_; }
 
     /// What a checkpoint needs to resume this epoch exactly.
@@ -179,7 +186,7 @@ private:
     bool started_ = false;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_BATCHER_TEMPLATES(prefix, T) \
     prefix template class Batcher<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_BATCHER_TEMPLATES)

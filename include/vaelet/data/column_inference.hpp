@@ -1,21 +1,23 @@
-// vaelet/data/column_inference.hpp — how read_csv (data/csv_reader.hpp) turns a column of text into values: the
-// kind it gets when none is declared (CsvOptions), and the checks each kind's values must pass.
-//
-//   std::vector<std::pair<std::size_t, std::string>> missing;    // (row, column) of every missing value
-//   for (std::size_t j = 0; j < n_cols; ++j)                     // read_csv, once the rows are read
-//       detail::finish_column(table.columns[j], raw[j], rows, declared[j], options, in.name(), missing);
-//
-// Inferred kinds:
-//  * numeric when every value parses completely as a finite number, else categorical;
-//  * id (identifier: carried into outputs, never modelled) when the column is not declared, its name looks like
-//    an identifier — "id", "key", "uuid", "guid", or ending in "_id", "-id", " id", "_key", or camelCase "…Id" /
-//    "…ID" as in customerId — and its values are all present and all different, and it is either not numeric or
-//    holds only integers. A unique column with another name (e.g. "email") is not guessed: declare it.
-//  * ignored only when declared: read and kept as text (missing values allowed) but never modelled — e.g. a
-//    true label you want to compare against afterwards.
-// Checks: missing values are an error in numeric, categorical and id columns (vaelet does not impute); every
-// value of a column declared numeric must be a number; ids must be unique; a categorical column has at most
-// CsvOptions::max_levels levels.
+/// \file
+/// vaelet/data/column_inference.hpp — how read_csv (data/csv_reader.hpp) turns a column of text into values: the
+/// kind it gets when none is declared (CsvOptions), and the checks each kind's values must pass.
+///
+///     std::vector<std::pair<std::size_t, std::string>> missing;    // (row, column) of every missing value
+///     for (std::size_t j = 0; j < n_cols; ++j)                     // read_csv, once the rows are read
+///         detail::finish_column(table.columns[j], raw[j], rows, declared[j], options, in.name(), missing);
+///
+/// Inferred kinds:
+///  * numeric when every value parses completely as a finite number, else categorical;
+///  * id (identifier: carried into outputs, never modelled) when the column is not declared, its name looks like
+///    an identifier — "id", "key", "uuid", "guid", or ending in "_id", "-id", " id", "_key", or camelCase "…Id" /
+///    "…ID" as in customerId — and its values are all present and all different, and it is either not numeric or
+///    holds only integers. A unique column with another name (e.g. "email") is not guessed: declare it.
+///  * ignored only when declared: read and kept as text (missing values allowed) but never modelled — e.g. a
+///    true label you want to compare against afterwards.
+///
+/// Checks: missing values are an error in numeric, categorical and id columns (vaelet does not impute); every
+/// value of a column declared numeric must be a number; ids must be unique; a categorical column has at most
+/// CsvOptions::max_levels levels.
 #pragma once
 
 #include "vaelet/core/error.hpp"

@@ -1,15 +1,16 @@
-// vaelet/data/csv_reader.hpp — read a CSV file into a table (data/table.hpp), every column with its kind.
-//
-//   vaelet::CsvOptions options;  options.ignore("segment");              // kept in the table, not modelled
-//   vaelet::CsvTable customers = vaelet::read_csv("customers.csv", options);
-//   std::vector<std::string> names = vaelet::read_csv_header("customers.csv");   // the header row alone
-//
-// A file is a header row naming the columns (every name given and unique; not all numbers, which would be data),
-// then one row per example with one field per column. The syntax is data/csv_records.hpp's; kinds are declared in
-// CsvOptions (data/csv_options.hpp, also the limits) or inferred as data/column_inference.hpp says. Missing values
-// — an empty field, or an unquoted NA, N/A, NaN or null — are an error in numeric, categorical and id columns,
-// listed all at once by row and column. Rows are numbered as a spreadsheet shows them: the header is row 1, blank
-// lines count.
+/// \file
+/// vaelet/data/csv_reader.hpp — read a CSV file into a table (data/table.hpp), every column with its kind.
+///
+///     vaelet::CsvOptions options;  options.ignore("segment");              // kept in the table, not modelled
+///     vaelet::CsvTable customers = vaelet::read_csv("customers.csv", options);
+///     std::vector<std::string> names = vaelet::read_csv_header("customers.csv");   // the header row alone
+///
+/// A file is a header row naming the columns (every name given and unique; not all numbers, which would be data),
+/// then one row per example with one field per column. The syntax is data/csv_records.hpp's; kinds are declared in
+/// CsvOptions (data/csv_options.hpp, also the limits) or inferred as data/column_inference.hpp says. Missing values
+/// — an empty field, or an unquoted NA, N/A, NaN or null — are an error in numeric, categorical and id columns,
+/// listed all at once by row and column. Rows are numbered as a spreadsheet shows them: the header is row 1, blank
+/// lines count.
 #pragma once
 
 #include "vaelet/data/column_inference.hpp"

@@ -1,15 +1,16 @@
-// vaelet/data/csv_records.hpp — the syntax of a CSV file (RFC 4180): records of text fields, read through a buffer
-// with limits on the bytes per file and per row. read_csv (data/csv_reader.hpp) reads with it, and write_csv
-// (data/csv_writer.hpp) quotes by its rules so that what it writes reads back the same.
-//
-//   vaelet::detail::CsvRecordReader in("t.csv", /*max_file_bytes=*/1 << 30, /*max_row_bytes=*/1 << 20);
-//   std::vector<std::string> fields;  std::vector<bool> quoted;
-//   while (in.next(fields, quoted)) { /* in.row(): the row as a spreadsheet numbers it */ }
-//
-// Fields are comma-separated and may be quoted ("a, b", "say ""hi""", line breaks inside quotes); records end in
-// LF or CRLF; the last newline is optional; a UTF-8 byte-order mark is skipped; blank lines are skipped but
-// counted (the header is row 1). Unquoted fields are trimmed of spaces and tabs, quoted ones are kept exactly. An
-// unquoted NA, N/A, NaN or null, in any letter case, says that the value is missing; a quoted "NA" is the text NA.
+/// \file
+/// vaelet/data/csv_records.hpp — the syntax of a CSV file (RFC 4180): records of text fields, read through a buffer
+/// with limits on the bytes per file and per row. read_csv (data/csv_reader.hpp) reads with it, and write_csv
+/// (data/csv_writer.hpp) quotes by its rules so that what it writes reads back the same.
+///
+///     vaelet::detail::CsvRecordReader in("t.csv", /*max_file_bytes=*/1 << 30, /*max_row_bytes=*/1 << 20);
+///     std::vector<std::string> fields;  std::vector<bool> quoted;
+///     while (in.next(fields, quoted)) { /* in.row(): the row as a spreadsheet numbers it */ }
+///
+/// Fields are comma-separated and may be quoted ("a, b", "say ""hi""", line breaks inside quotes); records end in
+/// LF or CRLF; the last newline is optional; a UTF-8 byte-order mark is skipped; blank lines are skipped but
+/// counted (the header is row 1). Unquoted fields are trimmed of spaces and tabs, quoted ones are kept exactly. An
+/// unquoted NA, N/A, NaN or null, in any letter case, says that the value is missing; a quoted "NA" is the text NA.
 #pragma once
 
 #include "vaelet/core/error.hpp"

@@ -1,10 +1,11 @@
-// vaelet/data/csv_writer.hpp — write a table (data/table.hpp) as a CSV file that read_csv reads back the same.
-//
-//   vaelet::CsvTable customers = vaelet::read_csv("customers.csv");
-//   vaelet::write_csv("copy.csv", customers);           // through copy.csv.tmp and a rename (core/atomic_file.hpp)
-//
-// A header row, then one row per example, LF line ends. Fields are quoted where data/csv_records.hpp's rules
-// would otherwise read them differently; numbers are written in the shortest form that reads back exactly.
+/// \file
+/// vaelet/data/csv_writer.hpp — write a table (data/table.hpp) as a CSV file that read_csv reads back the same.
+///
+///     vaelet::CsvTable customers = vaelet::read_csv("customers.csv");
+///     vaelet::write_csv("copy.csv", customers);           // through copy.csv.tmp and a rename (core/atomic_file.hpp)
+///
+/// A header row, then one row per example, LF line ends. Fields are quoted where data/csv_records.hpp's rules
+/// would otherwise read them differently; numbers are written in the shortest form that reads back exactly.
 #pragma once
 
 #include "vaelet/core/atomic_file.hpp"

@@ -1,14 +1,15 @@
-// vaelet/data/dataset.hpp — a labelled set of examples: images kept as the uint8 bytes they came in, or rows of
-// float features (an encoded table).
-//
-//   vaelet::Dataset train = vaelet::load_mnist("data/mnist", "train");   // from data/idx.hpp
-//   vaelet::Dataset no_sevens = train.exclude_labels({7});
-//   const std::uint8_t* first = no_sevens.image(0);                      // features() bytes
-//   vaelet::Dataset table(encoder.encode<float>(csv));                   // rows × features floats
-//
-// Pixels stay uint8 (one byte each, 47 MB for MNIST train instead of 188 MB as float); the Batcher
-// (data/batcher.hpp) turns one batch at a time into floats, pixel / 255. Float features are batched as they are.
-// An "image" is any rows × cols block, and rows may be 1; a float dataset's examples are 1 × features.
+/// \file
+/// vaelet/data/dataset.hpp — a labelled set of examples: images kept as the uint8 bytes they came in, or rows of
+/// float features (an encoded table).
+///
+///     vaelet::Dataset train = vaelet::load_mnist("data/mnist", "train");   // from data/idx.hpp
+///     vaelet::Dataset no_sevens = train.exclude_labels({7});
+///     const std::uint8_t* first = no_sevens.image(0);                      // features() bytes
+///     vaelet::Dataset table(encoder.encode<float>(csv));                   // rows × features floats
+///
+/// Pixels stay uint8 (one byte each, 47 MB for MNIST train instead of 188 MB as float); the Batcher
+/// (data/batcher.hpp) turns one batch at a time into floats, pixel / 255. Float features are batched as they are.
+/// An "image" is any rows × cols block, and rows may be 1; a float dataset's examples are 1 × features.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -23,6 +24,8 @@
 
 namespace vaelet {
 
+/// A set of examples with optional one-byte labels: images kept as the uint8 bytes they came in, or rows of float
+/// features. A plain value; subset() and friends copy the examples they keep.
 class Dataset {
 public:
     Dataset() = default;
@@ -59,21 +62,25 @@ public:
         if (features() == 0) return 0;
         return static_cast<Index>(holds_floats() ? values_.size() : pixels_.size()) / features();
     }
+    /// True when the dataset holds no examples (e.g. default-constructed).
     bool empty() const { return pixels_.empty() && values_.empty(); }
 
     /// True for a dataset of float features (values()), false for one of bytes (image(), pixels()).
     bool holds_floats() const { return holds_floats_; }
 
-    /// Image height and width; features() = rows() * cols() bytes per example.
+    /// Image height (1 for a float dataset); features() = rows() * cols() bytes per example.
     Index rows() const { return rows_; }
+    /// Image width (for a float dataset, the number of features).
     Index cols() const { return cols_; }
+    /// Values per example: rows() * cols() bytes, or floats.
     Index features() const { return rows_ * cols_; }
 
+    /// True when every example has a label; false for unlabelled data.
     bool has_labels() const { return !labels_.empty(); }
 
-    /// All images back to back (size() * features() bytes; none for a float dataset) and all labels (size() bytes
-    /// or none).
+    /// All images back to back (size() * features() bytes; none for a float dataset).
     const std::vector<std::uint8_t>& pixels() const { return pixels_; }
+    /// All labels, one byte per example (size() bytes), or none.
     const std::vector<std::uint8_t>& labels() const { return labels_; }
 
     /// The features() bytes of example i, for a dataset of bytes.

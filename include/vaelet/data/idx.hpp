@@ -1,20 +1,21 @@
-// vaelet/data/idx.hpp — read and write IDX files (the MNIST format), raw or gzip-compressed.
-//
-//   vaelet::Dataset train = vaelet::load_mnist("data/mnist", "train");   // 60000 × 28×28 + labels
-//   vaelet::Dataset mine = vaelet::load_idx_pair("x-idx3-ubyte.gz", "y-idx1-ubyte");
-//   vaelet::write_idx_images("out-idx3-ubyte", mine);                     // raw IDX, written atomically
-//
-// Format (yann.lecun.com/exdb/mnist): a big-endian header — magic 0x00 0x00 <type> <ndims>, then ndims
-// 32-bit sizes — followed by the data. vaelet reads unsigned-byte data (type 0x08): images are
-// 0x00000803 (count, rows, cols), labels 0x00000801 (count).
-//
-// Every size is checked before anything is allocated: the magic, the dimension count, non-zero and
-// overflow-free sizes, a 4 GiB ceiling, and the declared size against what the file holds (for gzip,
-// read in chunks, so a lying header costs at most what the file really has). Errors are io_error
-// messages that name the file, say what is wrong and how to fix it.
-//
-// Needs: zlib for .gz files, when VAELET_HAVE_ZLIB is defined (link ZLIB::ZLIB); without it, a .gz file
-// (recognised by its magic bytes 1f 8b, whatever its name) gives an io_error saying so.
+/// \file
+/// vaelet/data/idx.hpp — read and write IDX files (the MNIST format), raw or gzip-compressed.
+///
+///     vaelet::Dataset train = vaelet::load_mnist("data/mnist", "train");   // 60000 × 28×28 + labels
+///     vaelet::Dataset mine = vaelet::load_idx_pair("x-idx3-ubyte.gz", "y-idx1-ubyte");
+///     vaelet::write_idx_images("out-idx3-ubyte", mine);                     // raw IDX, written atomically
+///
+/// Format (yann.lecun.com/exdb/mnist): a big-endian header — magic `0x00 0x00 <type> <ndims>`, then ndims
+/// 32-bit sizes — followed by the data. vaelet reads unsigned-byte data (type 0x08): images are
+/// 0x00000803 (count, rows, cols), labels 0x00000801 (count).
+///
+/// Every size is checked before anything is allocated: the magic, the dimension count, non-zero and
+/// overflow-free sizes, a 4 GiB ceiling, and the declared size against what the file holds (for gzip,
+/// read in chunks, so a lying header costs at most what the file really has). Errors are io_error
+/// messages that name the file, say what is wrong and how to fix it.
+///
+/// Needs: zlib for .gz files, when VAELET_HAVE_ZLIB is defined (link ZLIB::ZLIB); without it, a .gz file
+/// (recognised by its magic bytes 1f 8b, whatever its name) gives an io_error saying so.
 #pragma once
 
 #include "vaelet/core/atomic_file.hpp"

@@ -1,10 +1,11 @@
-// vaelet/data/table.hpp — a table of numbers and categories in memory: named columns in file order, each of a kind
-// (ColumnKind: numeric, categorical, id or ignored), as read_csv (data/csv_reader.hpp) gives it and write_csv
-// (data/csv_writer.hpp) writes it.
-//
-//   const vaelet::CsvColumn& spend = table.column("spend");          // config_error listing the columns if absent
-//   std::vector<std::string> text = vaelet::column_text(spend);      // numbers in their shortest exact form
-//   std::cout << table.describe();                                   // "spend: numeric (inferred: …)", one a line
+/// \file
+/// vaelet/data/table.hpp — a table of numbers and categories in memory: named columns in file order, each of a kind
+/// (ColumnKind: numeric, categorical, id or ignored), as read_csv (data/csv_reader.hpp) gives it and write_csv
+/// (data/csv_writer.hpp) writes it.
+///
+///     const vaelet::CsvColumn& spend = table.column("spend");          // config_error listing the columns if absent
+///     std::vector<std::string> text = vaelet::column_text(spend);      // numbers in their shortest exact form
+///     std::cout << table.describe();                                   // "spend: numeric (inferred: …)", one a line
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -18,13 +19,15 @@
 
 namespace vaelet {
 
+/// What a column is to the model: modelled (numeric, categorical) or only carried along (id, ignored).
 enum class ColumnKind {
-    numeric,      // finite numbers; modelled
-    categorical,  // a finite set of text values (levels); modelled
-    id,           // one unique value per row (a customer number); carried into outputs, never modelled
-    ignored,      // anything, missing values allowed; carried into outputs, never modelled
+    numeric,      ///< finite numbers; modelled
+    categorical,  ///< a finite set of text values (levels); modelled
+    id,           ///< one unique value per row (a customer number); carried into outputs, never modelled
+    ignored,      ///< anything, missing values allowed; carried into outputs, never modelled
 };
 
+/// The kind's name as the encoder's saved state and messages spell it: "numeric", "categorical", "id" or "ignored".
 inline const char* column_kind_name(ColumnKind k) {
     switch (k) {
         case ColumnKind::numeric: return "numeric";
@@ -35,6 +38,7 @@ inline const char* column_kind_name(ColumnKind k) {
     return "?";
 }
 
+/// The kind that column_kind_name calls `name`; config_error for any other name.
 inline ColumnKind parse_column_kind(const std::string& name) {
     for (ColumnKind k : {ColumnKind::numeric, ColumnKind::categorical, ColumnKind::id, ColumnKind::ignored})
         if (name == column_kind_name(k)) return k;
@@ -46,22 +50,26 @@ inline bool is_modelled(ColumnKind k) { return k == ColumnKind::numeric || k == 
 
 /// One column of a table. Numeric columns hold `numbers`, every other kind holds `text` (as in the file).
 struct CsvColumn {
-    std::string name;
-    ColumnKind kind = ColumnKind::numeric;
-    std::vector<double> numbers;
-    std::vector<std::string> text;
-    std::string reason;  // how the kind was chosen, for a schema summary: "declared", "inferred: …", "detected: …"
+    std::string name;                   ///< the column's name in the header
+    ColumnKind kind = ColumnKind::numeric;  ///< declared or inferred; says which of numbers and text holds the values
+    std::vector<double> numbers;        ///< a numeric column's values, one per row (empty for the other kinds)
+    std::vector<std::string> text;      ///< every other kind's values as in the file, one per row
+    std::string reason;  ///< how the kind was chosen, for a schema summary: "declared", "inferred: …", "detected: …"
 
+    /// Values in the column: numbers' or text's, as its kind says.
     Index size() const { return static_cast<Index>(kind == ColumnKind::numeric ? numbers.size() : text.size()); }
 };
 
 /// A table read from (or to be written to) a CSV file: columns in file order, all of the same length.
 struct CsvTable {
-    std::vector<CsvColumn> columns;
+    std::vector<CsvColumn> columns;  ///< in file order; validate() checks that all have the same length
 
+    /// Values per column (0 for a table without columns).
     Index rows() const { return columns.empty() ? 0 : columns.front().size(); }
+    /// Number of columns, of every kind.
     Index cols() const { return static_cast<Index>(columns.size()); }
 
+    /// The columns' names, in file order.
     std::vector<std::string> names() const {
         std::vector<std::string> out;
         for (const auto& c : columns) out.push_back(c.name);
@@ -103,6 +111,7 @@ struct CsvTable {
         }
     }
 
+    /// "a, b, c" for messages: at most `at_most` items, then ", … (N in all)" when there are more.
     static std::string join(const std::vector<std::string>& items, std::size_t at_most = 20) {
         std::string out;
         for (std::size_t i = 0; i < items.size() && i < at_most; ++i) out += (i ? ", " : "") + items[i];

@@ -1,18 +1,19 @@
-// vaelet/data/tabular.hpp — turn a table of numbers and categories into a matrix a VAE can model, and back.
-//
-//   vaelet::TabularEncoder encoder(table);                         // fit: means, stds, category levels
-//   vaelet::Matrix<float> x = encoder.encode<float>(table);         // rows × encoder.layout().width()
-//   vaelet::CsvTable back = encoder.decode(vae.reconstruct(x), {});  // numbers and categories again
-//
-// Encoded layout (TabularLayout, core/tabular_layout.hpp, which the tabular likelihood of vae/likelihood.hpp
-// takes): the numeric columns first, in table order, each standardized to (v − mean) / std with the population
-// std (a constant column has std 0 and gets std 1 instead, so it encodes as 0 — notes() names such columns); then,
-// for each categorical column in table order, a one-hot block over its levels sorted by byte value. Id and ignored
-// columns are set aside: encode skips them, decode copies them from a table you pass or, for ids, makes new ones
-// ("synthetic-000001", …).
-//
-// The fitted state is plain data (TabularColumn: names, kinds, means, stds, levels), so a checkpoint can store
-// it; with nlohmann_json (VAELET_HAVE_JSON) to_json()/from_json() do it.
+/// \file
+/// vaelet/data/tabular.hpp — turn a table of numbers and categories into a matrix a VAE can model, and back.
+///
+///     vaelet::TabularEncoder encoder(table);                         // fit: means, stds, category levels
+///     vaelet::Matrix<float> x = encoder.encode<float>(table);         // rows × encoder.layout().width()
+///     vaelet::CsvTable back = encoder.decode(vae.reconstruct(x), {});  // numbers and categories again
+///
+/// Encoded layout (TabularLayout, core/tabular_layout.hpp, which the tabular likelihood of vae/likelihood.hpp
+/// takes): the numeric columns first, in table order, each standardized to (v − mean) / std with the population
+/// std (a constant column has std 0 and gets std 1 instead, so it encodes as 0 — notes() names such columns); then,
+/// for each categorical column in table order, a one-hot block over its levels sorted by byte value. Id and ignored
+/// columns are set aside: encode skips them, decode copies them from a table you pass or, for ids, makes new ones
+/// ("synthetic-000001", …).
+///
+/// The fitted state is plain data (TabularColumn: names, kinds, means, stds, levels), so a checkpoint can store
+/// it; with nlohmann_json (VAELET_HAVE_JSON) to_json()/from_json() do it.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -38,13 +39,14 @@ namespace vaelet {
 
 /// The fitted state of one column.
 struct TabularColumn {
-    std::string name;
-    ColumnKind kind = ColumnKind::numeric;
-    double mean = 0.0;                // numeric: the training mean …
-    double std = 1.0;                 // … and standard deviation (1 for a constant column)
-    bool integer = false;             // numeric: every training value was a whole number, so decode rounds
-    std::vector<std::string> levels;  // categorical: the categories, sorted; block position = index here
+    std::string name;                 ///< the column's name in the fitted table
+    ColumnKind kind = ColumnKind::numeric;  ///< its kind when fitting; numeric and categorical columns are encoded
+    double mean = 0.0;                ///< numeric: the training mean …
+    double std = 1.0;                 ///< … and standard deviation (1 for a constant column)
+    bool integer = false;             ///< numeric: every training value was a whole number, so decode rounds
+    std::vector<std::string> levels;  ///< categorical: the categories, sorted; block position = index here
 
+    /// Field by field: a state read back from a checkpoint equals the one that was fitted.
     bool operator==(const TabularColumn& o) const {
         return name == o.name && kind == o.kind && mean == o.mean && std == o.std && integer == o.integer &&
                levels == o.levels;
@@ -53,13 +55,17 @@ struct TabularColumn {
 
 /// How decode() fills the columns the model does not produce, and how it picks categories.
 struct TabularDecodeOptions {
-    Rng* rng = nullptr;                     // set: draw each category from its probabilities; null: the most likely
-    const CsvTable* carry = nullptr;        // set: copy id and ignored columns from this table (same rows)
-    std::string id_prefix = "synthetic-";   // no carry: ids are id_prefix + 000001, 000002, …; ignored columns are left out
+    Rng* rng = nullptr;                     ///< set: draw each category from its probabilities; null: the most likely
+    const CsvTable* carry = nullptr;        ///< set: copy id and ignored columns from this table (same rows)
+    std::string id_prefix = "synthetic-";   ///< no carry: ids are id_prefix + 000001, 000002, …; ignored columns are left out
 };
 
+/// Fits the encoding of a table — numeric columns standardized, categorical ones one-hot — and applies it both
+/// ways: encode() turns a table into a matrix a VAE models, decode() turns such a matrix (or a likelihood's mean)
+/// back into a table. The file's comment gives the layout.
 class TabularEncoder {
 public:
+    /// An encoder fitted on nothing: encode and decode throw config_error until a fitted one is assigned.
     TabularEncoder() = default;
 
     /// Fits on `table`: numeric columns' mean and std, categorical columns' levels. Needs at least one numeric or
@@ -102,7 +108,10 @@ public:
 
     /// Every column of the fitted table, in table order, with its fitted state.
     const std::vector<TabularColumn>& columns() const { return columns_; }
+    /// The encoded columns' layout: the numeric columns, then one block per categorical column (as the tabular
+    /// likelihood takes it).
     const TabularLayout& layout() const { return layout_; }
+    /// Columns of an encoded matrix: one per numeric column plus one per level of each categorical column.
     Index width() const { return layout_.width(); }
 
     /// Options that make read_csv give every column the kind it had when fitting: read new files with them, so

@@ -1,13 +1,14 @@
-// vaelet/io/image.hpp — 8-bit images, a grid of tiles from a batch of flattened images, and PNG files.
-//
-//   vaelet::Image grid = vaelet::make_grid(x_hat, 28, 28, 8);   // each row of x_hat (values in [0, 1]) is a tile
-//   vaelet::save_png("samples.png", grid);                      // atomic: samples.png.tmp, then rename
-//   std::string png = vaelet::encode_png(grid);                 // or the PNG bytes in memory
-//
-// PNG encoding uses stb_image_write (Debian: libstb-dev) compiled with STB_IMAGE_WRITE_STATIC, so every
-// translation unit that includes this header gets its own private copy: no program needs to define
-// STB_IMAGE_WRITE_IMPLEMENTATION, and there are no duplicate symbols. A file that also uses stb_image_write itself
-// must include it after this header and without STB_IMAGE_WRITE_IMPLEMENTATION (this header then provides it).
+/// \file
+/// vaelet/io/image.hpp — 8-bit images, a grid of tiles from a batch of flattened images, and PNG files.
+///
+///     vaelet::Image grid = vaelet::make_grid(x_hat, 28, 28, 8);   // each row of x_hat (values in [0, 1]) is a tile
+///     vaelet::save_png("samples.png", grid);                      // atomic: samples.png.tmp, then rename
+///     std::string png = vaelet::encode_png(grid);                 // or the PNG bytes in memory
+///
+/// PNG encoding uses stb_image_write (Debian: libstb-dev) compiled with STB_IMAGE_WRITE_STATIC, so every
+/// translation unit that includes this header gets its own private copy: no program needs to define
+/// STB_IMAGE_WRITE_IMPLEMENTATION, and there are no duplicate symbols. A file that also uses stb_image_write itself
+/// must include it after this header and without STB_IMAGE_WRITE_IMPLEMENTATION (this header then provides it).
 #pragma once
 
 #include "vaelet/core/atomic_file.hpp"
@@ -43,10 +44,10 @@ namespace vaelet {
 /// An 8-bit image: `channels` is 1 (gray) or 3 (RGB); `pixels` holds rows top to bottom, each pixel's channels
 /// together (width * height * channels bytes).
 struct Image {
-    int width = 0;
-    int height = 0;
-    int channels = 1;
-    std::vector<std::uint8_t> pixels;
+    int width = 0;                     ///< in pixels
+    int height = 0;                    ///< in pixels
+    int channels = 1;                  ///< 1 (gray) or 3 (RGB)
+    std::vector<std::uint8_t> pixels;  ///< width * height * channels bytes, rows top to bottom
 
     Image() = default;
     /// A width × height image with every byte set to `fill` (0 black, 255 white).
@@ -59,6 +60,7 @@ struct Image {
 
     /// The first channel of pixel (x, y); x counts columns from the left, y rows from the top.
     std::uint8_t* at(int x, int y) { return pixels.data() + (static_cast<std::size_t>(y) * width + x) * channels; }
+    /// The same, read-only.
     const std::uint8_t* at(int x, int y) const {
         return pixels.data() + (static_cast<std::size_t>(y) * width + x) * channels;
     }

@@ -1,11 +1,12 @@
-// vaelet/io/latent_file.hpp — latent codes stored compactly: the ".vlc" format of `vaelet-mnist compress`.
-//
-//   vaelet::write_latent_file("codes.vlc", mu, labels);           // n × d means as float16, one label byte each
-//   auto codes = vaelet::read_latent_file("codes.vlc");           // codes.z (float), codes.labels
-//
-// Layout (little-endian): "VLC1" magic, u32 format version (1), u32 rows n, u32 latent dims d, u32 label flag
-// (1 when labels follow), then n·d IEEE float16 values row by row, then n label bytes when flagged. float16 keeps
-// about three significant digits, well below the posterior's own spread σ, so decoding loses nothing visible.
+/// \file
+/// vaelet/io/latent_file.hpp — latent codes stored compactly: the ".vlc" format of `vaelet-mnist compress`.
+///
+///     vaelet::write_latent_file("codes.vlc", mu, labels);           // n × d means as float16, one label byte each
+///     auto codes = vaelet::read_latent_file("codes.vlc");           // codes.z (float), codes.labels
+///
+/// Layout (little-endian): "VLC1" magic, u32 format version (1), u32 rows n, u32 latent dims d, u32 label flag
+/// (1 when labels follow), then n·d IEEE float16 values row by row, then n label bytes when flagged. float16 keeps
+/// about three significant digits, well below the posterior's own spread σ, so decoding loses nothing visible.
 #pragma once
 
 #include "vaelet/core/atomic_file.hpp"
@@ -20,11 +21,13 @@
 
 namespace vaelet {
 
+/// What a .vlc file holds: n latent codes of d dimensions and, optionally, a label byte per code.
 struct LatentCodes {
-    Matrix<float> z;                    // n × d
-    std::vector<std::uint8_t> labels;  // n, or empty
+    Matrix<float> z;                    ///< n × d
+    std::vector<std::uint8_t> labels;  ///< n, or empty
 };
 
+/// The format version this vaelet writes and reads, stored after the magic.
 inline constexpr std::uint32_t latent_file_version = 1;
 
 /// Bytes a file of n codes of d dimensions takes (with labels or not).
@@ -32,6 +35,9 @@ inline std::uint64_t latent_file_size(std::uint64_t n, std::uint64_t d, bool lab
     return 20 + 2 * n * d + (labels ? n : 0);
 }
 
+/// Writes the n × d codes `z` as float16 (and one byte per row of `labels`, if any) to `path`, atomically.
+/// shape_error unless `labels` is empty or has z.rows() entries; numeric_error when z holds NaN or infinity;
+/// io_error naming the path when it cannot be written.
 inline void write_latent_file(const std::string& path, const Matrix<float>& z, const std::vector<std::uint8_t>& labels = {}) {
     if (!labels.empty() && Index(labels.size()) != z.rows())
         throw shape_error(path + ": " + std::to_string(labels.size()) + " labels for " + std::to_string(z.rows()) + " codes");
@@ -54,6 +60,8 @@ inline void write_latent_file(const std::string& path, const Matrix<float>& z, c
     write_file_atomic(path, bytes);
 }
 
+/// The codes (as float) and labels of the .vlc file at `path`. io_error naming the path when it cannot be read,
+/// is not a .vlc file, has another format version, or its size does not match its header.
 inline LatentCodes read_latent_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw io_error(path + ": cannot open; check the path (make one with `vaelet-mnist compress`)");

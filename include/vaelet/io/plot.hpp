@@ -1,9 +1,10 @@
-// vaelet/io/plot.hpp — a small line chart as an Image, e.g. the loss curves a trainer writes to loss.png.
-//
-//   auto chart = vaelet::line_chart({{"train", train_loss}, {"test", test_loss}}, {"negative ELBO"});
-//   vaelet::save_png("loss.png", chart);   // 640×400 RGB: axes with numeric ticks, a legend, one colour per series
-//
-// Self-contained: text uses a built-in 5×7 bitmap font (printable ASCII), lines are Bresenham's, two pixels wide.
+/// \file
+/// vaelet/io/plot.hpp — a small line chart as an Image, e.g. the loss curves a trainer writes to loss.png.
+///
+///     auto chart = vaelet::line_chart({{"train", train_loss}, {"test", test_loss}}, {"negative ELBO"});
+///     vaelet::save_png("loss.png", chart);   // 640×400 RGB: axes with numeric ticks, a legend, one colour per series
+///
+/// Self-contained: text uses a built-in 5×7 bitmap font (printable ASCII), lines are Bresenham's, two pixels wide.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -23,17 +24,18 @@ namespace vaelet {
 
 /// One named line. `x` may be left empty: then the points are at x = 1, 2, ..., y.size() (epochs).
 struct Series {
-    std::string name;
-    std::vector<double> y;
-    std::vector<double> x = {};
+    std::string name;            ///< shown in the legend
+    std::vector<double> y;       ///< the values, one per point; at least one
+    std::vector<double> x = {};  ///< as many as y, or empty for 1, 2, …
 };
 
+/// The frame of a line_chart. Text is drawn in printable ASCII (anything else shows as '?').
 struct PlotOptions {
-    std::string title;
-    std::string x_label = "epoch";
-    std::string y_label = "loss";
-    int width = 640;
-    int height = 400;
+    std::string title;              ///< above the chart, twice the text size; none when empty
+    std::string x_label = "epoch";  ///< below the x axis
+    std::string y_label = "loss";   ///< above the y axis
+    int width = 640;                ///< of the image in pixels, at least 160
+    int height = 400;               ///< of the image in pixels, at least 120
 };
 
 namespace detail {

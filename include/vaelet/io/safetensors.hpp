@@ -1,18 +1,19 @@
-// vaelet/io/safetensors.hpp — read and write safetensors files (the Hugging Face weights format).
-//
-//   vaelet::SafeTensors st;  st.put_matrix("fc1.weight", w);  st.metadata["epoch"] = "3";
-//   vaelet::save_safetensors("model.safetensors", st);                  // atomic: model.safetensors.tmp, rename
-//   vaelet::Matrix<float> w2 = vaelet::load_safetensors("model.safetensors").get_matrix<float>("fc1.weight");
-//
-// The file format alone; io/safetensors_parameters.hpp puts a model's named parameters into it and back.
-//
-// Needs nlohmann_json (CMake: VAELET_HAVE_JSON, found by find_package(nlohmann_json)).
-//
-// The format (https://github.com/huggingface/safetensors): 8 bytes of little-endian u64 header size N; N bytes of
-// JSON {"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, ..., "__metadata__": {"k": "v"}},
-// padded with spaces to a multiple of 8 as the reference writer does; then the tensors' little-endian bytes,
-// row-major, offsets counted from the end of the header. Tensors are written in the order they were put.
-// Loading checks the whole header against the file size before it allocates anything for the data.
+/// \file
+/// vaelet/io/safetensors.hpp — read and write safetensors files (the Hugging Face weights format).
+///
+///     vaelet::SafeTensors st;  st.put_matrix("fc1.weight", w);  st.metadata["epoch"] = "3";
+///     vaelet::save_safetensors("model.safetensors", st);                  // atomic: model.safetensors.tmp, rename
+///     vaelet::Matrix<float> w2 = vaelet::load_safetensors("model.safetensors").get_matrix<float>("fc1.weight");
+///
+/// The file format alone; io/safetensors_parameters.hpp puts a model's named parameters into it and back.
+///
+/// Needs nlohmann_json (CMake: VAELET_HAVE_JSON, found by find_package(nlohmann_json)).
+///
+/// The format (https://github.com/huggingface/safetensors): 8 bytes of little-endian u64 header size N; N bytes of
+/// JSON {"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, ..., "__metadata__": {"k": "v"}},
+/// padded with spaces to a multiple of 8 as the reference writer does; then the tensors' little-endian bytes,
+/// row-major, offsets counted from the end of the header. Tensors are written in the order they were put.
+/// Loading checks the whole header against the file size before it allocates anything for the data.
 #pragma once
 
 #if !__has_include(<nlohmann/json.hpp>)
@@ -124,9 +125,9 @@ enum class FloatCast { forbid, allow };
 
 /// One tensor: its element type, its shape ([] is a scalar) and its raw little-endian row-major bytes.
 struct Tensor {
-    Dtype dtype = Dtype::F32;
-    std::vector<std::int64_t> shape;
-    std::vector<std::uint8_t> bytes;
+    Dtype dtype = Dtype::F32;          ///< the element type
+    std::vector<std::int64_t> shape;   ///< dimensions, outermost first; [] is a scalar
+    std::vector<std::uint8_t> bytes;   ///< numel() elements of dtype, little-endian, row-major
 
     /// The number of elements: the product of the shape (1 for a scalar).
     std::int64_t numel() const {
@@ -162,6 +163,7 @@ public:
         tensors_.emplace_back(std::move(name), std::move(tensor));
     }
 
+    /// Whether a tensor is called `name`.
     bool contains(std::string_view name) const { return find(name) != nullptr; }
 
     /// The tensor called `name`; io_error naming it (and what there is) if it is missing.

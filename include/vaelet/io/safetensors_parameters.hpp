@@ -1,13 +1,14 @@
-// vaelet/io/safetensors_parameters.hpp — a model's named parameters in a safetensors file (io/safetensors.hpp)
-// and back, by name, with their shapes and dtypes checked.
-//
-//   vaelet::SafeTensors st;  vaelet::save_parameters(st, model.named_parameters());  st.metadata["epoch"] = "3";
-//   vaelet::save_safetensors("model.safetensors", st);
-//   vaelet::load_parameters(vaelet::load_safetensors("model.safetensors"), model.named_parameters());
-//
-// A parameter is stored under its name with shape [rows, cols], [cols] when it is a vector (a bias, as PyTorch has
-// it), or its tensor_shape when it has one (a conv weight's [out, in, kH, kW]). Needs nlohmann_json, as
-// io/safetensors.hpp does.
+/// \file
+/// vaelet/io/safetensors_parameters.hpp — a model's named parameters in a safetensors file (io/safetensors.hpp)
+/// and back, by name, with their shapes and dtypes checked.
+///
+///     vaelet::SafeTensors st;  vaelet::save_parameters(st, model.named_parameters());  st.metadata["epoch"] = "3";
+///     vaelet::save_safetensors("model.safetensors", st);
+///     vaelet::load_parameters(vaelet::load_safetensors("model.safetensors"), model.named_parameters());
+///
+/// A parameter is stored under its name with shape [rows, cols], [cols] when it is a vector (a bias, as PyTorch has
+/// it), or its tensor_shape when it has one (a conv weight's [out, in, kH, kW]). Needs nlohmann_json, as
+/// io/safetensors.hpp does.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -87,7 +88,7 @@ void load_parameters(const SafeTensors& st, const ParameterList<T>& params, Stri
     for (const auto& p : params) p.param->value = st.get_matrix<T>(p.name, cast);
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_SAFETENSORS_PARAMETERS_TEMPLATES(prefix, T) \
     prefix template void save_parameters<T>(SafeTensors&, const ParameterList<T>&);                          \
     prefix template void load_parameters<T>(const SafeTensors&, const ParameterList<T>&, Strict, FloatCast);

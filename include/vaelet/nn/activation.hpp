@@ -1,9 +1,10 @@
-// vaelet/nn/activation.hpp — the built-in activations, chosen at run time, as a function and as a module.
-//
-//   auto h = vaelet::activate(vaelet::Activation::relu, pre);
-//   auto a = vaelet::parse_activation("tanh");
-//   net.add(vaelet::Activation::relu);              // Sequential wraps it in an ActivationLayer
-//   vaelet::mlp<float>({784, 400}, vaelet::Function<float>("swish", swish), rng);   // or one of your own
+/// \file
+/// vaelet/nn/activation.hpp — the built-in activations, chosen at run time, as a function and as a module.
+///
+///     auto h = vaelet::activate(vaelet::Activation::relu, pre);
+///     auto a = vaelet::parse_activation("tanh");
+///     net.add(vaelet::Activation::relu);              // Sequential wraps it in an ActivationLayer
+///     vaelet::mlp<float>({784, 400}, vaelet::Function<float>("swish", swish), rng);   // or one of your own
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -17,8 +18,11 @@
 
 namespace vaelet {
 
+/// The built-in activations, elementwise: leaky_relu's negative slope is 0.01 and softplus is log(1 + eˣ), as
+/// PyTorch's defaults. activation_name gives the names flags and configs use.
 enum class Activation { identity, relu, leaky_relu, tanh, sigmoid, softplus };
 
+/// `a` applied to each entry of `x`, recorded on x's tape (identity returns `x` itself, adding no node).
 template <class T>
 Var<T> activate(Activation a, const Var<T>& x) {
     switch (a) {
@@ -32,6 +36,7 @@ Var<T> activate(Activation a, const Var<T>& x) {
     return x;
 }
 
+/// The name flags and configs use: "identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus".
 inline const char* activation_name(Activation a) {
     switch (a) {
         case Activation::identity: return "identity";
@@ -44,6 +49,7 @@ inline const char* activation_name(Activation a) {
     return "?";
 }
 
+/// The activation whose activation_name is `name`; config_error listing the valid names otherwise.
 inline Activation parse_activation(const std::string& name) {
     for (Activation a : {Activation::identity, Activation::relu, Activation::leaky_relu, Activation::tanh,
                          Activation::sigmoid, Activation::softplus})
@@ -69,9 +75,11 @@ inline const char* activation_class(Activation a) {
 template <class T>
 class ActivationLayer : public Module<T> {
 public:
+    /// The layer computing `a`.
     explicit ActivationLayer(Activation a) : a_(a) {}
     Var<T> forward(Tape<T>&, const Var<T>& x) override { return activate(a_, x); }
     ModuleSpec spec() const override { return {activation_class(a_), {}, {}, {}, {}}; }
+    /// The activation it computes.
     Activation activation() const { return a_; }
 
 private:
@@ -83,8 +91,9 @@ private:
 template <class T>
 class AnyActivation {
 public:
-    // Implicit on purpose: a builder takes Activation::relu or a Function as they are.
+    /// A built-in activation. Implicit on purpose: a builder takes Activation::relu or a Function as they are.
     AnyActivation(Activation a) : builtin_(a) {}
+    /// A function of your own (implicit, as above).
     AnyActivation(Function<T> f) : function_(std::move(f)) {}
     /// A new module computing it.
     ModulePtr<T> module() const {
@@ -97,7 +106,7 @@ private:
     std::optional<Function<T>> function_;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_ACTIVATION_TEMPLATES(prefix, T) \
     prefix template Var<T> activate<T>(Activation, const Var<T>&); \
     prefix template class ActivationLayer<T>;

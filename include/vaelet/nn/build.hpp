@@ -1,13 +1,14 @@
-// vaelet/nn/build.hpp — a module rebuilt from its spec (how load_model rebuilds any composed model), and the
-// registry that teaches it your own functions and module types.
-//
-//   vaelet::register_function<float>("swish", [](const vaelet::Var<float>& x) { return x * vaelet::sigmoid(x); });
-//   vaelet::ModulePtr<float> m = vaelet::build_module<float>(encoder.spec(), rng);  // fresh weights; load them after
-//
-// Built in: Sequential, BypassTail, Linear, Conv2d, ConvTranspose2d, the activations (Identity, ReLU, LeakyReLU,
-// Tanh, Sigmoid, Softplus), Flatten, Unflatten, and Function when its name is registered. Other layers (GaussianHead
-// in vae/, a module of your own) register a factory under their spec's type with register_module. Registration is
-// meant for program start-up, before any model is loaded; the registry is not locked.
+/// \file
+/// vaelet/nn/build.hpp — a module rebuilt from its spec (how load_model rebuilds any composed model), and the
+/// registry that teaches it your own functions and module types.
+///
+///     vaelet::register_function<float>("swish", [](const vaelet::Var<float>& x) { return x * vaelet::sigmoid(x); });
+///     vaelet::ModulePtr<float> m = vaelet::build_module<float>(encoder.spec(), rng);  // fresh weights; load them after
+///
+/// Built in: Sequential, BypassTail, Linear, Conv2d, ConvTranspose2d, the activations (Identity, ReLU, LeakyReLU,
+/// Tanh, Sigmoid, Softplus), Flatten, Unflatten, and Function when its name is registered. Other layers (GaussianHead
+/// in vae/, a module of your own) register a factory under their spec's type with register_module. Registration is
+/// meant for program start-up, before any model is loaded; the registry is not locked.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -100,7 +101,7 @@ ModulePtr<T> build_module(const ModuleSpec& spec, Rng& rng) {
     return m;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_BUILD_TEMPLATES(prefix, T) \
     prefix template ModulePtr<T> build_module<T>(const ModuleSpec&, Rng&);
 VAELET_EXTERN_TEMPLATES(VAELET_BUILD_TEMPLATES)

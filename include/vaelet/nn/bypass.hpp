@@ -1,8 +1,9 @@
-// vaelet/nn/bypass.hpp — BypassTail: a module applied to all but the last columns of each row, with those last
-// columns appended to its output unchanged. This is how a conditional conv encoder passes its one-hot condition
-// around the convolutions (which read an image of fixed C×H×W) to the Linear layer after them.
-//
-//   vaelet::BypassTail<float> convs(/*tail=*/10, std::move(conv_stack));   // n×(784 + 10) → n×(3136 + 10)
+/// \file
+/// vaelet/nn/bypass.hpp — BypassTail: a module applied to all but the last columns of each row, with those last
+/// columns appended to its output unchanged. This is how a conditional conv encoder passes its one-hot condition
+/// around the convolutions (which read an image of fixed C×H×W) to the Linear layer after them.
+///
+///     vaelet::BypassTail<float> convs(/*tail=*/10, std::move(conv_stack));   // n×(784 + 10) → n×(3136 + 10)
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -38,7 +39,9 @@ public:
     }
     ModuleSpec spec() const override { return {"BypassTail", {{"tail", tail_}}, {}, {}, {{"", inner_->spec()}}}; }
 
+    /// The number of last columns passed around the inner module.
     Index tail() const { return tail_; }
+    /// The module applied to the other columns.
     Module<T>& inner() { return *inner_; }
 
 private:
@@ -46,7 +49,7 @@ private:
     ModulePtr<T> inner_;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_BYPASS_TEMPLATES(prefix, T) \
     prefix template class BypassTail<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_BYPASS_TEMPLATES)

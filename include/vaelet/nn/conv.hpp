@@ -1,13 +1,14 @@
-// vaelet/nn/conv.hpp — the layers Conv2d and ConvTranspose2d, initialised, named and laid out as PyTorch's, so their
-// weights move both ways. Each knows the C×H×W of its input (one example per row, NCHW order).
-//
-//   vaelet::Rng rng(1);
-//   vaelet::Conv2d<float> conv1(1, 32, 4, /*stride=*/2, /*padding=*/1, /*height=*/28, /*width=*/28, rng);
-//   auto h = conv1(tape, x);                     // x is n×(1·28·28), h is n×(32·14·14)
-//   vaelet::ConvTranspose2d<float> up(32, 1, 4, 2, 1, 14, 14, rng);   // n×(32·14·14) → n×(1·28·28)
-//
-// In a model file a weight has its PyTorch shape: Conv2d's out×in×kH×kW, ConvTranspose2d's in×out×kH×kW (vaelet
-// holds it as a matrix of the same row-major entries, out × in·kH·kW or in × out·kH·kW); a bias is [out].
+/// \file
+/// vaelet/nn/conv.hpp — the layers Conv2d and ConvTranspose2d, initialised, named and laid out as PyTorch's, so their
+/// weights move both ways. Each knows the C×H×W of its input (one example per row, NCHW order).
+///
+///     vaelet::Rng rng(1);
+///     vaelet::Conv2d<float> conv1(1, 32, 4, /*stride=*/2, /*padding=*/1, /*height=*/28, /*width=*/28, rng);
+///     auto h = conv1(tape, x);                     // x is n×(1·28·28), h is n×(32·14·14)
+///     vaelet::ConvTranspose2d<float> up(32, 1, 4, 2, 1, 14, 14, rng);   // n×(32·14·14) → n×(1·28·28)
+///
+/// In a model file a weight has its PyTorch shape: Conv2d's out×in×kH×kW, ConvTranspose2d's in×out×kH×kW (vaelet
+/// holds it as a matrix of the same row-major entries, out × in·kH·kW or in × out·kH·kW); a bias is [out].
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -79,8 +80,8 @@ class Conv2d : public Module<T> {
     Conv2dShape shape_;  // first, so that it is checked before the parameters are sized from it
 
 public:
-    Parameter<T> weight;  // out × (in·kH·kW); to other tools out×in×kH×kW, PyTorch's layout
-    Parameter<T> bias;    // 1 × out, a 1-D tensor to other tools
+    Parameter<T> weight;  ///< out × (in·kH·kW); to other tools out×in×kH×kW, PyTorch's layout
+    Parameter<T> bias;    ///< 1 × out, a 1-D tensor to other tools
 
     /// A square kernel, as nn.Conv2d(in, out, kernel, stride, padding), on inputs of in×height×width.
     Conv2d(Index in_channels, Index out_channels, Index kernel, Index stride, Index padding, Index height, Index width,
@@ -96,6 +97,7 @@ public:
         detail::init_like_pytorch(weight, bias, shape.in_channels * shape.kernel_height * shape.kernel_width, rng);
     }
 
+    /// The geometry: input C×H×W, kernel, stride, padding (and so the output size).
     const Conv2dShape& shape() const { return shape_; }
 
     Var<T> forward(Tape<T>& tape, const Var<T>& x) override {
@@ -119,8 +121,8 @@ class ConvTranspose2d : public Module<T> {
     Conv2dShape shape_;  // first, so that it is checked before the parameters are sized from it
 
 public:
-    Parameter<T> weight;  // in × (out·kH·kW); to other tools in×out×kH×kW, PyTorch's layout
-    Parameter<T> bias;    // 1 × out, a 1-D tensor to other tools
+    Parameter<T> weight;  ///< in × (out·kH·kW); to other tools in×out×kH×kW, PyTorch's layout
+    Parameter<T> bias;    ///< 1 × out, a 1-D tensor to other tools
 
     /// A square kernel, as nn.ConvTranspose2d(in, out, kernel, stride, padding), on inputs of in×height×width.
     ConvTranspose2d(Index in_channels, Index out_channels, Index kernel, Index stride, Index padding, Index height,
@@ -138,6 +140,7 @@ public:
         detail::init_like_pytorch(weight, bias, shape.out_channels * shape.kernel_height * shape.kernel_width, rng);
     }
 
+    /// The geometry: input C×H×W, kernel, stride, padding (and so the output size).
     const Conv2dShape& shape() const { return shape_; }
 
     Var<T> forward(Tape<T>& tape, const Var<T>& x) override {
@@ -154,7 +157,7 @@ public:
     ModuleSpec spec() const override { return detail::conv_spec("ConvTranspose2d", shape_); }
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_CONV_LAYERS_TEMPLATES(prefix, T) \
     prefix template class Conv2d<T>;          \
     prefix template class ConvTranspose2d<T>;

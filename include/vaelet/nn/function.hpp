@@ -1,7 +1,8 @@
-// vaelet/nn/function.hpp — any function of one Var as a module: an activation or a transform of your own.
-//
-//   vaelet::Function<float> swish("swish", [](const vaelet::Var<float>& x) { return x * vaelet::sigmoid(x); });
-//   net.add(swish);                                 // model files store its name; see register_function
+/// \file
+/// vaelet/nn/function.hpp — any function of one Var as a module: an activation or a transform of your own.
+///
+///     vaelet::Function<float> swish("swish", [](const vaelet::Var<float>& x) { return x * vaelet::sigmoid(x); });
+///     net.add(swish);                                 // model files store its name; see register_function
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -21,8 +22,10 @@ namespace vaelet {
 template <class T>
 class Function : public Module<T> {
 public:
+    /// The function: a Var in, a Var out, recorded on the input's tape.
     using Fn = std::function<Var<T>(const Var<T>&)>;
 
+    /// `fn` under `name`; config_error when the name or the function is empty.
     Function(std::string name, Fn fn) : name_(std::move(name)), fn_(std::move(fn)) {
         if (name_.empty()) throw config_error("Function: give the function a name (it is stored in model files)");
         if (!fn_) throw config_error("Function " + name_ + ": the function is empty");
@@ -30,7 +33,9 @@ public:
 
     Var<T> forward(Tape<T>&, const Var<T>& x) override { return fn_(x); }
     ModuleSpec spec() const override { return {"Function", {}, {}, {{"name", name_}}, {}}; }
+    /// The name stored in model files.
     const std::string& name() const { return name_; }
+    /// The function it applies.
     const Fn& function() const { return fn_; }
 
 private:
@@ -38,7 +43,7 @@ private:
     Fn fn_;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_FUNCTION_TEMPLATES(prefix, T) \
     prefix template class Function<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_FUNCTION_TEMPLATES)

@@ -1,9 +1,10 @@
-// vaelet/nn/mlp.hpp — a builder of the multilayer perceptron: Linear layers with an activation after each, as a
-// Sequential.
-//
-//   vaelet::Sequential<float> trunk = vaelet::mlp<float>({784, 400}, vaelet::Activation::relu, rng, {"fc1"});
-//   auto h = trunk(tape, x);                                 // relu(fc1(x))
-//   trunk.named_parameters("encoder.");                      // encoder.fc1.weight, encoder.fc1.bias
+/// \file
+/// vaelet/nn/mlp.hpp — a builder of the multilayer perceptron: Linear layers with an activation after each, as a
+/// Sequential.
+///
+///     vaelet::Sequential<float> trunk = vaelet::mlp<float>({784, 400}, vaelet::Activation::relu, rng, {"fc1"});
+///     auto h = trunk(tape, x);                                 // relu(fc1(x))
+///     trunk.named_parameters("encoder.");                      // encoder.fc1.weight, encoder.fc1.bias
 #pragma once
 
 #include "vaelet/nn/linear.hpp"

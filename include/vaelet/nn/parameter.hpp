@@ -1,8 +1,9 @@
-// vaelet/nn/parameter.hpp — a trainable matrix with its gradient, and named lists of them.
-//
-//   vaelet::Parameter<float> w(400, 784);          // value and grad, both zero
-//   auto wv = w.on(tape);                           // a tape leaf reading w.value, accumulating into w.grad
-//   for (auto& [name, p] : model.named_parameters()) std::cout << name << ' ' << p->value.rows() << '\n';
+/// \file
+/// vaelet/nn/parameter.hpp — a trainable matrix with its gradient, and named lists of them.
+///
+///     vaelet::Parameter<float> w(400, 784);          // value and grad, both zero
+///     auto wv = w.on(tape);                           // a tape leaf reading w.value, accumulating into w.grad
+///     for (auto& [name, p] : model.named_parameters()) std::cout << name << ' ' << p->value.rows() << '\n';
 #pragma once
 
 #include "vaelet/core/tape.hpp"
@@ -14,10 +15,12 @@
 
 namespace vaelet {
 
+/// A trainable matrix and the gradient that backward accumulates into it, of the same shape. Modules own their
+/// parameters; optimizers and files reach them through a ParameterList of pointers.
 template <class T>
 struct Parameter {
-    Matrix<T> value;
-    Matrix<T> grad;
+    Matrix<T> value;  ///< the weights
+    Matrix<T> grad;   ///< d loss / d value, summed over backward passes until zero_grad
     /// True for a 1×n parameter that other tools see as a 1-D tensor of length n (a bias), as in PyTorch.
     bool is_vector = false;
     /// The shape other tools see when it has more dimensions than the matrix, whose row-major entries it holds in
@@ -26,20 +29,23 @@ struct Parameter {
     std::vector<Index> tensor_shape;
 
     Parameter() = default;
+    /// A rows × cols parameter, value and grad zero; `vector` marks a 1 × n one as a 1-D tensor (is_vector).
     Parameter(Index rows, Index cols, bool vector = false)
         : value(Matrix<T>::Zero(rows, cols)), grad(Matrix<T>::Zero(rows, cols)), is_vector(vector) {}
 
     /// A leaf on `tape` that points at this parameter's storage (nothing is copied).
     Var<T> on(Tape<T>& tape) { return tape.variable(value, grad); }
+    /// Sets the gradient to zero (optimizers do it after each step).
     void zero_grad() { grad.setZero(); }
+    /// The number of entries, rows·cols.
     Index size() const { return value.size(); }
 };
 
 /// A parameter with its dotted name, e.g. "encoder.fc1.weight".
 template <class T>
 struct NamedParameter {
-    std::string name;
-    Parameter<T>* param;
+    std::string name;     ///< dotted, as torch's named_parameters() gives it
+    Parameter<T>* param;  ///< not owned: the module holding the parameter must outlive the list
 };
 
 /// All parameters of a model in a fixed order, like torch's `named_parameters()`.

@@ -1,8 +1,9 @@
-// vaelet/nn/sequential.hpp — modules applied one after another, as PyTorch's nn.Sequential.
-//
-//   vaelet::Sequential<float> net;
-//   net.add("fc1", vaelet::Linear<float>(784, 400, rng)).add(vaelet::Activation::relu).add(vaelet::Flatten<float>());
-//   auto h = net(tape, x);                          // records relu(fc1(x))
+/// \file
+/// vaelet/nn/sequential.hpp — modules applied one after another, as PyTorch's nn.Sequential.
+///
+///     vaelet::Sequential<float> net;
+///     net.add("fc1", vaelet::Linear<float>(784, 400, rng)).add(vaelet::Activation::relu).add(vaelet::Flatten<float>());
+///     auto h = net(tape, x);                          // records relu(fc1(x))
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -24,7 +25,9 @@ template <class T>
 class Sequential : public Module<T> {
 public:
     Sequential() = default;
+    /// Movable, not copyable (it owns its children).
     Sequential(Sequential&&) noexcept = default;
+    /// Moves the children over.
     Sequential& operator=(Sequential&&) noexcept = default;
 
     /// Appends `m` (a module value or a ModulePtr) under `name`.
@@ -45,6 +48,7 @@ public:
     }
     /// Appends a built-in activation (an ActivationLayer), under `name` or its position.
     Sequential& add(std::string name, Activation a) { return add(std::move(name), ActivationLayer<T>(a)); }
+    /// Appends a built-in activation under its position.
     Sequential& add(Activation a) { return add(ActivationLayer<T>(a)); }
 
     Var<T> forward(Tape<T>& tape, const Var<T>& x) override {
@@ -63,16 +67,20 @@ public:
         return s;
     }
 
+    /// The number of children.
     std::size_t size() const { return children_.size(); }
+    /// Whether it has no children (it then passes its input through).
     bool empty() const { return children_.empty(); }
+    /// The k-th child (0-based); std::out_of_range past the end.
     Module<T>& operator[](std::size_t k) { return *children_.at(k).second; }
+    /// The k-th child's name ("" for one adding its parameters under the Sequential's prefix).
     const std::string& name(std::size_t k) const { return children_.at(k).first; }
 
 private:
     std::vector<std::pair<std::string, ModulePtr<T>>> children_;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_SEQUENTIAL_TEMPLATES(prefix, T) \
     prefix template class Sequential<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_SEQUENTIAL_TEMPLATES)

@@ -1,9 +1,10 @@
-// vaelet/nn/shape.hpp — Flatten and Unflatten (PyTorch's nn.Flatten, nn.Unflatten) for image-shaped layers.
-//
-//   decoder.add(vaelet::Linear<float>(256, 3136, rng)).add(vaelet::Unflatten<float>(64, 7, 7));   // 64×7×7 per row
-//
-// An example is always one row of the batch matrix, C×H×W flattened in NCHW order as PyTorch flattens it, so both
-// pass the data unchanged: Unflatten checks the width and states the shape the next layer reads.
+/// \file
+/// vaelet/nn/shape.hpp — Flatten and Unflatten (PyTorch's nn.Flatten, nn.Unflatten) for image-shaped layers.
+///
+///     decoder.add(vaelet::Linear<float>(256, 3136, rng)).add(vaelet::Unflatten<float>(64, 7, 7));   // 64×7×7 per row
+///
+/// An example is always one row of the batch matrix, C×H×W flattened in NCHW order as PyTorch flattens it, so both
+/// pass the data unchanged: Unflatten checks the width and states the shape the next layer reads.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -28,6 +29,7 @@ public:
 template <class T>
 class Unflatten : public Module<T> {
 public:
+    /// The shape each row holds; config_error unless all three are positive.
     Unflatten(Index channels, Index height, Index width) : c_(channels), h_(height), w_(width) {
         if (c_ < 1 || h_ < 1 || w_ < 1)
             throw config_error("Unflatten: channels, height and width must be positive, got " + shape_text());
@@ -42,9 +44,9 @@ public:
     ModuleSpec spec() const override {
         return {"Unflatten", {{"channels", c_}, {"height", h_}, {"width", w_}}, {}, {}, {}};
     }
-    Index channels() const { return c_; }
-    Index height() const { return h_; }
-    Index width() const { return w_; }
+    Index channels() const { return c_; }  ///< C
+    Index height() const { return h_; }    ///< H
+    Index width() const { return w_; }     ///< W
 
 private:
     std::string shape_text() const {
@@ -53,7 +55,7 @@ private:
     Index c_, h_, w_;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_SHAPE_TEMPLATES(prefix, T) \
     prefix template class Flatten<T>;   \
     prefix template class Unflatten<T>;

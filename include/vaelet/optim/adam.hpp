@@ -1,16 +1,19 @@
-// vaelet/optim/adam.hpp — Adam and AdamW with torch.optim.Adam/AdamW's update, defaults and state names.
-//
-//   vaelet::Adam<float> adam(model.named_parameters(), {1e-3});            // Adam, lr 1e-3
-//   vaelet::Adam<float> adamw(params, vaelet::adamw_options(1e-3, 0.01));  // AdamW: decoupled weight decay
-//   tape.backward(loss); adam.step_and_zero_grad();                         // update, then gradients to zero
-//
-// The update of one parameter p with gradient g at step t (Kingma & Ba 2015, Algorithm 1; AdamW: Loshchilov &
-// Hutter 2019), in PyTorch's order of operations (torch/optim/adam.py, _single_tensor_adam):
-//   AdamW: p ← p·(1 − lr·wd)           Adam with weight decay: g ← g + wd·p
-//   m ← m + (1 − β1)(g − m)             (exp_avg.lerp_, i.e. β1·m + (1 − β1)·g)
-//   v ← β2·v + (1 − β2)·g·g             (exp_avg_sq)
-//   p ← p − (lr / (1 − β1ᵗ))·m / (√v / √(1 − β2ᵗ) + ε)
-// The scalar factors are computed in double, as Python does, then rounded to T once.
+/// \file
+/// vaelet/optim/adam.hpp — Adam and AdamW with torch.optim.Adam/AdamW's update, defaults and state names.
+///
+///     vaelet::Adam<float> adam(model.named_parameters(), {1e-3});            // Adam, lr 1e-3
+///     vaelet::Adam<float> adamw(params, vaelet::adamw_options(1e-3, 0.01));  // AdamW: decoupled weight decay
+///     tape.backward(loss); adam.step_and_zero_grad();                         // update, then gradients to zero
+///
+/// The update of one parameter p with gradient g at step t (Kingma & Ba 2015, Algorithm 1; AdamW: Loshchilov &
+/// Hutter 2019), in PyTorch's order of operations (torch/optim/adam.py, _single_tensor_adam):
+///
+///     AdamW: p ← p·(1 − lr·wd)           Adam with weight decay: g ← g + wd·p
+///     m ← m + (1 − β1)(g − m)             (exp_avg.lerp_, i.e. β1·m + (1 − β1)·g)
+///     v ← β2·v + (1 − β2)·g·g             (exp_avg_sq)
+///     p ← p − (lr / (1 − β1ᵗ))·m / (√v / √(1 − β2ᵗ) + ε)
+///
+/// The scalar factors are computed in double, as Python does, then rounded to T once.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -25,11 +28,11 @@ namespace vaelet {
 
 /// Adam's hyperparameters; the defaults are torch.optim.Adam's.
 struct AdamOptions {
-    double lr = 1e-3;
-    double beta1 = 0.9;
-    double beta2 = 0.999;
-    double eps = 1e-8;
-    double weight_decay = 0.0;
+    double lr = 1e-3;            ///< learning rate, ≥ 0
+    double beta1 = 0.9;          ///< decay of the gradient's running mean m (exp_avg), in [0, 1)
+    double beta2 = 0.999;        ///< decay of the squared gradient's running mean v (exp_avg_sq), in [0, 1)
+    double eps = 1e-8;           ///< added to √v (bias-corrected) in the denominator, ≥ 0
+    double weight_decay = 0.0;   ///< wd, ≥ 0: an L2 penalty, or decoupled (AdamW), see decoupled_weight_decay
     /// false: L2 penalty added to the gradient (Adam); true: p ← p·(1 − lr·wd) before the update (AdamW),
     /// as torch.optim.Adam's flag of the same name.
     bool decoupled_weight_decay = false;
@@ -59,6 +62,8 @@ inline AdamOptions adamw_options(double lr = 1e-3, double weight_decay = 1e-2) {
     return o;
 }
 
+/// Adam, or AdamW with `adamw_options`: torch.optim.Adam's update (see the file), state names (exp_avg, exp_avg_sq)
+/// and defaults. Updates each parameter in one blocked pass over memory.
 template <class T>
 class Adam : public Optimizer<T> {
 public:
@@ -82,6 +87,7 @@ public:
         for (auto& p : params_) p.param->zero_grad();
     }
 
+    /// The hyperparameters in use (lr as last set by `set_lr`).
     const AdamOptions& options() const { return options_; }
     /// For a learning-rate schedule: takes effect from the next step.
     double lr() const override { return options_.lr; }
@@ -167,7 +173,7 @@ private:
     std::int64_t step_ = 0;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_ADAM_TEMPLATES(prefix, T) \
     prefix template class Adam<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_ADAM_TEMPLATES)

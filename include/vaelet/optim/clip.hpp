@@ -1,8 +1,9 @@
-// vaelet/optim/clip.hpp — gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_.
-//
-//   tape.backward(loss);
-//   const float norm = vaelet::clip_grad_norm(params, 5.0f);  // the norm before clipping, e.g. for a log
-//   adam.step_and_zero_grad();
+/// \file
+/// vaelet/optim/clip.hpp — gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_.
+///
+///     tape.backward(loss);
+///     const float norm = vaelet::clip_grad_norm(params, 5.0f);  // the norm before clipping, e.g. for a log
+///     adam.step_and_zero_grad();
 #pragma once
 
 #include "vaelet/core/error.hpp"

@@ -1,9 +1,10 @@
-// vaelet/optim/optimizer_state.hpp — what the optimizers share: their state buffers by name, for checkpoints,
-// and the blocked walk that updates a parameter in one pass over memory.
-//
-//   for (const auto& s : adam.named_state()) st.put_matrix("optim." + s.name, *s.value);  // "fc1.weight.exp_avg"
-//   st.put_vector<std::int64_t>("optim.step", {adam.step_count()});
-//   adam.load_state("fc1.weight.exp_avg", m);   // on resume; the shape is checked
+/// \file
+/// vaelet/optim/optimizer_state.hpp — what the optimizers share: their state buffers by name, for checkpoints,
+/// and the blocked walk that updates a parameter in one pass over memory.
+///
+///     for (const auto& s : adam.named_state()) st.put_matrix("optim." + s.name, *s.value);  // "fc1.weight.exp_avg"
+///     st.put_vector<std::int64_t>("optim.step", {adam.step_count()});
+///     adam.load_state("fc1.weight.exp_avg", m);   // on resume; the shape is checked
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -20,10 +21,11 @@ namespace vaelet {
 /// exp_avg_sq, momentum_buffer). `value` points into the optimizer: write through it to restore.
 template <class T>
 struct NamedState {
-    std::string name;
-    Matrix<T>* value;
+    std::string name;   ///< "<parameter>.<buffer>", e.g. "fc1.weight.exp_avg"
+    Matrix<T>* value;   ///< the buffer itself, inside the optimizer; shaped like its parameter
 };
 
+/// An optimizer's state buffers, in parameter order (Optimizer::named_state).
 template <class T>
 using StateList = std::vector<NamedState<T>>;
 

@@ -1,9 +1,10 @@
-// vaelet/optim/schedule.hpp — values that change with the step: the KL weight β's linear warm-up and a cosine
-// learning rate. Plain functions of the step, so resuming from a checkpoint needs only the step count.
-//
-//   const double beta = vaelet::linear_warmup(1.0, 10 * batches_per_epoch, double(step));  // 0 → 1 in 10 epochs
-//   adam.set_lr(vaelet::cosine_annealing(1e-3, double(total_steps), double(step)));
-//   // a constant β: linear_warmup(beta, 0, step) == beta
+/// \file
+/// vaelet/optim/schedule.hpp — values that change with the step: the KL weight β's linear warm-up and a cosine
+/// learning rate. Plain functions of the step, so resuming from a checkpoint needs only the step count.
+///
+///     const double beta = vaelet::linear_warmup(1.0, 10 * batches_per_epoch, double(step));  // 0 → 1 in 10 epochs
+///     adam.set_lr(vaelet::cosine_annealing(1e-3, double(total_steps), double(step)));
+///     // a constant β: linear_warmup(beta, 0, step) == beta
 #pragma once
 
 #include <algorithm>

@@ -1,15 +1,17 @@
-// vaelet/optim/sgd.hpp — stochastic gradient descent with momentum, dampening, Nesterov and weight decay, with
-// torch.optim.SGD's update, defaults and state names.
-//
-//   vaelet::SgdOptions o; o.lr = 0.01; o.momentum = 0.9; o.nesterov = true;
-//   vaelet::Sgd<float> sgd(model.named_parameters(), o);
-//   tape.backward(loss); sgd.step_and_zero_grad();
-//
-// The update of one parameter p with gradient g (torch/optim/sgd.py, _single_tensor_sgd):
-//   g ← g + wd·p                                  (weight_decay ≠ 0)
-//   b ← g on the first step, else b ← μ·b + (1 − dampening)·g     (momentum μ ≠ 0; b is momentum_buffer)
-//   g ← g + μ·b with Nesterov, else g ← b
-//   p ← p − lr·g
+/// \file
+/// vaelet/optim/sgd.hpp — stochastic gradient descent with momentum, dampening, Nesterov and weight decay, with
+/// torch.optim.SGD's update, defaults and state names.
+///
+///     vaelet::SgdOptions o; o.lr = 0.01; o.momentum = 0.9; o.nesterov = true;
+///     vaelet::Sgd<float> sgd(model.named_parameters(), o);
+///     tape.backward(loss); sgd.step_and_zero_grad();
+///
+/// The update of one parameter p with gradient g (torch/optim/sgd.py, _single_tensor_sgd):
+///
+///     g ← g + wd·p                                  (weight_decay ≠ 0)
+///     b ← g on the first step, else b ← μ·b + (1 − dampening)·g     (momentum μ ≠ 0; b is momentum_buffer)
+///     g ← g + μ·b with Nesterov, else g ← b
+///     p ← p − lr·g
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -24,11 +26,11 @@ namespace vaelet {
 
 /// SGD's hyperparameters, in torch.optim.SGD's order and with its defaults.
 struct SgdOptions {
-    double lr = 1e-3;
-    double momentum = 0.0;
-    double dampening = 0.0;
-    double weight_decay = 0.0;
-    bool nesterov = false;
+    double lr = 1e-3;            ///< learning rate, ≥ 0
+    double momentum = 0.0;       ///< μ, ≥ 0; 0 keeps no momentum buffer
+    double dampening = 0.0;      ///< scales the gradient's share of the momentum buffer by (1 − dampening)
+    double weight_decay = 0.0;   ///< wd, ≥ 0: an L2 penalty, wd·p added to the gradient
+    bool nesterov = false;       ///< Nesterov momentum; needs momentum > 0 and dampening 0
     /// true: a step refuses a NaN or infinite gradient (numeric_error naming the parameter; nothing changes).
     /// The Trainer checks before it steps and turns this off.
     bool check_finite = true;
@@ -48,6 +50,8 @@ struct SgdOptions {
     }
 };
 
+/// Stochastic gradient descent: torch.optim.SGD's update (see the file), its state name (momentum_buffer) and defaults.
+/// Updates each parameter in one blocked pass over memory.
 template <class T>
 class Sgd : public Optimizer<T> {
 public:
@@ -71,6 +75,7 @@ public:
         for (auto& p : params_) p.param->zero_grad();
     }
 
+    /// The hyperparameters in use (lr as last set by `set_lr`).
     const SgdOptions& options() const { return options_; }
     /// For a learning-rate schedule: takes effect from the next step.
     double lr() const override { return options_.lr; }
@@ -156,7 +161,7 @@ private:
     std::int64_t step_ = 0;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_SGD_TEMPLATES(prefix, T) \
     prefix template class Sgd<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_SGD_TEMPLATES)

@@ -1,17 +1,18 @@
-// vaelet/parallel/mpi.hpp — Communicator on MPI, for data-parallel training across processes and machines
-// (docs/distributed.md). Needs the vaelet::mpi CMake target (find_package(vaelet COMPONENTS mpi), or the build
-// option VAELET_WITH_MPI), which brings <mpi.h> and links MPI; vaelet::vaelet alone has no MPI in it.
-//
-//   int main(int argc, char** argv) {
-//       vaelet::MpiSession mpi(&argc, &argv);              // MPI_Init_thread … MPI_Finalize
-//       vaelet::MpiCommunicator world;                     // MPI_COMM_WORLD
-//       vaelet::Trainer<float> trainer(vae, train, options, &world);
-//       ...
-//   }
-//
-// An MPI call that fails throws vaelet::error naming the call and MPI's reason (errors return instead of
-// aborting, so the program can say what went wrong first); after such an error, or any error on one process,
-// call MpiSession::abort so the other processes, which may be waiting in a collective, stop too.
+/// \file
+/// vaelet/parallel/mpi.hpp — Communicator on MPI, for data-parallel training across processes and machines
+/// (docs/distributed.md). Needs the vaelet::mpi CMake target (find_package(vaelet COMPONENTS mpi), or the build
+/// option VAELET_WITH_MPI), which brings `<mpi.h>` and links MPI; vaelet::vaelet alone has no MPI in it.
+///
+///     int main(int argc, char** argv) {
+///         vaelet::MpiSession mpi(&argc, &argv);              // MPI_Init_thread … MPI_Finalize
+///         vaelet::MpiCommunicator world;                     // MPI_COMM_WORLD
+///         vaelet::Trainer<float> trainer(vae, train, options, &world);
+///         ...
+///     }
+///
+/// An MPI call that fails throws vaelet::error naming the call and MPI's reason (errors return instead of
+/// aborting, so the program can say what went wrong first); after such an error, or any error on one process,
+/// call MpiSession::abort so the other processes, which may be waiting in a collective, stop too.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -48,17 +49,20 @@ inline int mpi_count(std::size_t n, const char* call) {
 /// wait forever for processes that are blocked in a collective this one will never join.
 class MpiSession {
 public:
+    /// Initializes MPI (MPI_Init_thread, MPI_THREAD_FUNNELED) with main's `argc` and `argv`, or none, and makes
+    /// MPI_COMM_WORLD's errors return, so they become exceptions. Throws vaelet::error when initialization fails.
     MpiSession(int* argc = nullptr, char*** argv = nullptr) {
         int provided = 0;
         detail::mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
         MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     }
+    /// MPI_Finalize; MPI_Abort with code 1 instead while an exception is leaving the scope.
     ~MpiSession() {
         if (std::uncaught_exceptions() > exceptions_) abort(1);
         MPI_Finalize();
     }
-    MpiSession(const MpiSession&) = delete;
-    MpiSession& operator=(const MpiSession&) = delete;
+    MpiSession(const MpiSession&) = delete;             ///< one session per process
+    MpiSession& operator=(const MpiSession&) = delete;  ///< one session per process
 
     /// Ends every process of the job with exit code `code` (MPI_Abort on MPI_COMM_WORLD); does not return.
     [[noreturn]] static void abort(int code) {
@@ -73,6 +77,9 @@ private:
 /// A Communicator over an MPI communicator (MPI_COMM_WORLD by default), which must outlive it.
 class MpiCommunicator final : public Communicator {
 public:
+    /// Reads this process's rank, the size and how many processes share this machine. Needs an MpiSession (MPI
+    /// initialized). Every MPI call of this class throws vaelet::error when it fails, naming the call and MPI's
+    /// reason; sum and broadcast throw config_error for more than INT_MAX values or bytes, MPI's limit for one call.
     explicit MpiCommunicator(MPI_Comm comm = MPI_COMM_WORLD) : comm_(comm) {
         detail::mpi_check(MPI_Comm_rank(comm, &rank_), "MPI_Comm_rank");
         detail::mpi_check(MPI_Comm_size(comm, &size_), "MPI_Comm_size");

@@ -1,16 +1,19 @@
-// vaelet/stats/cluster_scores.hpp — how well a clustering matches known groups: the adjusted Rand index.
-//
-//   std::vector<vaelet::Index> found = vaelet::kmeans(z, 4, rng).labels;
-//   std::vector<std::string> truth = table.column("segment").text;
-//   double ari = vaelet::adjusted_rand_index(found, truth);   // 1 = the same partition, ≈ 0 = chance
-//
-// ARI (Hubert & Arabie 1985, "Comparing partitions", J. Classification 2:193–218): with n_ij the contingency table
-// of the two labelings, a_i and b_j its row and column sums, and C(m) = m(m−1)/2 the pairs among m items,
-//   ARI = (Σ C(n_ij) − E) / (½[Σ C(a_i) + Σ C(b_j)] − E),   E = Σ C(a_i) · Σ C(b_j) / C(n).
-// It ignores the label names (any values with < and ==, e.g. ints and strings) and their permutation, is 1 for
-// identical partitions, has expectation 0 under random labelings, and can be negative. When the denominator is 0
-// both labelings put everything in one group, or each item in its own — identical partitions — and the result is
-// 1, as scikit-learn does.
+/// \file
+/// vaelet/stats/cluster_scores.hpp — how well a clustering matches known groups: the adjusted Rand index.
+///
+///     std::vector<vaelet::Index> found = vaelet::kmeans(z, 4, rng).labels;
+///     std::vector<std::string> truth = table.column("segment").text;
+///     double ari = vaelet::adjusted_rand_index(found, truth);   // 1 = the same partition, ≈ 0 = chance
+///
+/// ARI (Hubert & Arabie 1985, "Comparing partitions", J. Classification 2:193–218): with n_ij the contingency table
+/// of the two labelings, a_i and b_j its row and column sums, and C(m) = m(m−1)/2 the pairs among m items,
+///
+///     ARI = (Σ C(n_ij) − E) / (½[Σ C(a_i) + Σ C(b_j)] − E),   E = Σ C(a_i) · Σ C(b_j) / C(n).
+///
+/// It ignores the label names (any values with < and ==, e.g. ints and strings) and their permutation, is 1 for
+/// identical partitions, has expectation 0 under random labelings, and can be negative. When the denominator is 0
+/// both labelings put everything in one group, or each item in its own — identical partitions — and the result is
+/// 1, as scikit-learn does.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -23,6 +26,9 @@
 
 namespace vaelet {
 
+/// The adjusted Rand index (this header's formula) of two labelings of the same items, `a[i]` and `b[i]` the
+/// labels of item i: 1 for the same partition, about 0 for chance. config_error when the sizes differ or there
+/// are no items.
 template <class A, class B>
 double adjusted_rand_index(const std::vector<A>& a, const std::vector<B>& b) {
     if (a.size() != b.size())

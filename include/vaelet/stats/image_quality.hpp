@@ -1,15 +1,16 @@
-// vaelet/stats/image_quality.hpp — how close reconstructions are to the originals: PSNR and binary cross-entropy.
-//
-//   vaelet::Matrix<float> x_hat = vae.reconstruct(x);            // rows are images, pixels in [0, 1]
-//   double db = vaelet::mean_psnr(x, x_hat);                    // higher is better
-//   double nats = vaelet::mean_bce(x, x_hat);                   // per image, the unit of the ELBO's recon term
-//
-// PSNR of one image: 10·log10(1 / MSE) dB, MSE the mean squared pixel difference and 1 the peak value, since
-// pixels are in [0, 1] (scale 0–255 images first). Identical images have MSE 0 and an infinite PSNR; vaelet caps
-// every image's PSNR at psnr_cap_db = 100 dB (MSE 1e−10) so that averages stay finite. mean_psnr averages the
-// per-image values.
-// BCE of one image: −Σ_pixels [x log p + (1 − x) log(1 − p)] in nats, with p clamped to [1e−7, 1 − 1e−7] so a
-// saturated probability gives a large finite loss instead of infinity; mean_bce averages over images.
+/// \file
+/// vaelet/stats/image_quality.hpp — how close reconstructions are to the originals: PSNR and binary cross-entropy.
+///
+///     vaelet::Matrix<float> x_hat = vae.reconstruct(x);            // rows are images, pixels in [0, 1]
+///     double db = vaelet::mean_psnr(x, x_hat);                    // higher is better
+///     double nats = vaelet::mean_bce(x, x_hat);                   // per image, the unit of the ELBO's recon term
+///
+/// PSNR of one image: 10·log10(1 / MSE) dB, MSE the mean squared pixel difference and 1 the peak value, since
+/// pixels are in [0, 1] (scale 0–255 images first). Identical images have MSE 0 and an infinite PSNR; vaelet caps
+/// every image's PSNR at psnr_cap_db = 100 dB (MSE 1e−10) so that averages stay finite. mean_psnr averages the
+/// per-image values.
+/// BCE of one image: −Σ_pixels [x log p + (1 − x) log(1 − p)] in nats, with p clamped to [1e−7, 1 − 1e−7] so a
+/// saturated probability gives a large finite loss instead of infinity; mean_bce averages over images.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -22,6 +23,7 @@
 
 namespace vaelet {
 
+/// The PSNR of a (near-)perfect reconstruction, in dB: the cap that keeps averages finite (MSE 1e−10).
 inline constexpr double psnr_cap_db = 100.0;
 
 namespace detail {

@@ -1,15 +1,16 @@
-// vaelet/stats/kmeans.hpp — k-means clustering: k-means++ starts, Lloyd iterations, the best of several restarts.
-//
-//   vaelet::Rng rng(7);
-//   auto clusters = vaelet::kmeans(latent_means, 4, rng);        // rows of a matrix, k = 4
-//   double score = vaelet::adjusted_rand_index(clusters.labels, true_segments);   // stats/cluster_scores.hpp
-//
-// Each restart picks its starting centers by k-means++ (Arthur & Vassilvitskii 2007: the first uniformly, each
-// next one with probability ∝ its squared distance to the nearest center chosen so far), then alternates
-// "assign each row to the nearest center" and "move each center to the mean of its rows" until no row changes
-// cluster, or max_iter. A cluster left empty takes the row farthest from its own center. The restart with the
-// lowest inertia (Σ squared distances to the assigned centers) wins; the first wins a tie. Computed in double;
-// the same seed gives the same result.
+/// \file
+/// vaelet/stats/kmeans.hpp — k-means clustering: k-means++ starts, Lloyd iterations, the best of several restarts.
+///
+///     vaelet::Rng rng(7);
+///     auto clusters = vaelet::kmeans(latent_means, 4, rng);        // rows of a matrix, k = 4
+///     double score = vaelet::adjusted_rand_index(clusters.labels, true_segments);   // stats/cluster_scores.hpp
+///
+/// Each restart picks its starting centers by k-means++ (Arthur & Vassilvitskii 2007: the first uniformly, each
+/// next one with probability ∝ its squared distance to the nearest center chosen so far), then alternates
+/// "assign each row to the nearest center" and "move each center to the mean of its rows" until no row changes
+/// cluster, or max_iter. A cluster left empty takes the row farthest from its own center. The restart with the
+/// lowest inertia (Σ squared distances to the assigned centers) wins; the first wins a tie. Computed in double;
+/// the same seed gives the same result.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -24,18 +25,20 @@
 
 namespace vaelet {
 
+/// How hard kmeans searches; the defaults are scikit-learn's.
 struct KMeansOptions {
-    int restarts = 10;   // independent k-means++ starts (sklearn's n_init)
-    int max_iter = 300;  // Lloyd iterations per start
+    int restarts = 10;   ///< independent k-means++ starts (sklearn's n_init)
+    int max_iter = 300;  ///< Lloyd iterations per start
 };
 
+/// The clustering of the best restart (lowest inertia).
 template <class T>
 struct KMeansResult {
-    std::vector<Index> labels;  // the cluster of each row, 0 … k−1
-    Matrix<T> centers;          // k × features
-    double inertia = 0;         // Σ over rows of the squared distance to its center
-    int iterations = 0;         // Lloyd iterations of the winning start
-    bool converged = false;     // the winning start stopped because no row changed cluster
+    std::vector<Index> labels;  ///< the cluster of each row, 0 … k−1
+    Matrix<T> centers;          ///< k × features
+    double inertia = 0;         ///< Σ over rows of the squared distance to its center
+    int iterations = 0;         ///< Lloyd iterations of the winning start
+    bool converged = false;     ///< the winning start stopped because no row changed cluster
 };
 
 namespace detail {
@@ -172,7 +175,7 @@ KMeansResult<T> kmeans(const Matrix<T>& x, Index k, Rng& rng, const KMeansOption
     return best;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_KMEANS_TEMPLATES(prefix, T) \
     prefix template KMeansResult<T> kmeans<T>(const Matrix<T>&, Index, Rng&, const KMeansOptions&);
 VAELET_EXTERN_TEMPLATES(VAELET_KMEANS_TEMPLATES)

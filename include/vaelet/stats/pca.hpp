@@ -1,14 +1,15 @@
-// vaelet/stats/pca.hpp — principal component analysis: the linear baseline a VAE is compared with.
-//
-//   vaelet::Pca<float> pca(train_x, 2);                   // fit 2 components
-//   vaelet::Matrix<float> z = pca.transform(test_x);       // n × 2 scores
-//   vaelet::Matrix<float> x_hat = pca.inverse_transform(z); // the best rank-2 reconstruction (plus the mean)
-//
-// Fit: center the data, form the covariance Σ (x − μ)ᵀ(x − μ) / (n − 1) (in double, a block of rows at a time,
-// so the data are never copied whole), and take the eigenvectors of its k largest eigenvalues
-// (Eigen::SelfAdjointEigenSolver). Each component's sign is fixed so that its largest-magnitude entry is
-// positive, so a fit is reproducible. Explained variance is the eigenvalue (the variance along the component,
-// n − 1 in the denominator, as scikit-learn); its ratio is relative to the total variance (the trace).
+/// \file
+/// vaelet/stats/pca.hpp — principal component analysis: the linear baseline a VAE is compared with.
+///
+///     vaelet::Pca<float> pca(train_x, 2);                   // fit 2 components
+///     vaelet::Matrix<float> z = pca.transform(test_x);       // n × 2 scores
+///     vaelet::Matrix<float> x_hat = pca.inverse_transform(z); // the best rank-2 reconstruction (plus the mean)
+///
+/// Fit: center the data, form the covariance Σ (x − μ)ᵀ(x − μ) / (n − 1) (in double, a block of rows at a time,
+/// so the data are never copied whole), and take the eigenvectors of its k largest eigenvalues
+/// (Eigen::SelfAdjointEigenSolver). Each component's sign is fixed so that its largest-magnitude entry is
+/// positive, so a fit is reproducible. Explained variance is the eigenvalue (the variance along the component,
+/// n − 1 in the denominator, as scikit-learn); its ratio is relative to the total variance (the trace).
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -23,12 +24,15 @@
 
 namespace vaelet {
 
+/// A PCA fit: the mean of the data and its k leading principal axes, to project rows onto them (transform) and
+/// back (inverse_transform), as scikit-learn's PCA. Default-constructed it is empty (k() = 0) until assigned a fit.
 template <class T>
 class Pca {
 public:
     Pca() = default;
 
-    /// Fits k components on the rows of `x`: needs 2 or more rows, 1 ≤ k ≤ columns, finite values.
+    /// Fits k components on the rows of `x`: needs 2 or more rows, 1 ≤ k ≤ columns (config_error otherwise),
+    /// finite values (numeric_error otherwise).
     Pca(const Matrix<T>& x, Index k) {
         const Index n = x.rows(), d = x.cols();
         if (n < 2) throw config_error("PCA: needs at least 2 rows to estimate a variance, got " + shape_string(x));
@@ -86,12 +90,17 @@ public:
         return x;
     }
 
+    /// The number of components.
     Index k() const { return components_.rows(); }
+    /// The number of columns of the data it was fitted on.
     Index dims() const { return components_.cols(); }
+    /// μ, the column means of the fitted data (1 × columns).
     const RowVector<T>& mean() const { return mean_; }
     /// k × columns, orthonormal rows, by decreasing variance.
     const Matrix<T>& components() const { return components_; }
+    /// Each component's variance (its eigenvalue, n − 1 in the denominator), k values, decreasing.
     const std::vector<double>& explained_variance() const { return explained_variance_; }
+    /// Each component's share of the total variance, in [0, 1] (all 0 for data of zero variance).
     const std::vector<double>& explained_variance_ratio() const { return explained_variance_ratio_; }
 
 private:
@@ -101,7 +110,7 @@ private:
     std::vector<double> explained_variance_ratio_;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_PCA_TEMPLATES(prefix, T) \
     prefix template class Pca<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_PCA_TEMPLATES)

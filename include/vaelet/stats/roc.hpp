@@ -1,13 +1,14 @@
-// vaelet/stats/roc.hpp — how well a score ranks positives above negatives: the ROC curve and its area (AUROC).
-//
-//   std::vector<double> score = per_row_reconstruction_error;          // higher = more anomalous
-//   std::vector<bool> outlier = …;                                    // the known positives
-//   double auc = vaelet::auroc(score, outlier);                       // 1 = perfect, 0.5 = chance
-//
-// AUROC is the probability that a random positive scores higher than a random negative, ties counting one half.
-// It is computed from ranks (the Mann–Whitney U statistic): with tied scores given the average of their ranks,
-// AUROC = (R₊ − n₊(n₊+1)/2) / (n₊ n₋), R₊ the rank sum of the positives. Needs at least one positive and one
-// negative, and no NaN score.
+/// \file
+/// vaelet/stats/roc.hpp — how well a score ranks positives above negatives: the ROC curve and its area (AUROC).
+///
+///     std::vector<double> score = per_row_reconstruction_error;          // higher = more anomalous
+///     std::vector<bool> outlier = …;                                    // the known positives
+///     double auc = vaelet::auroc(score, outlier);                       // 1 = perfect, 0.5 = chance
+///
+/// AUROC is the probability that a random positive scores higher than a random negative, ties counting one half.
+/// It is computed from ranks (the Mann–Whitney U statistic): with tied scores given the average of their ranks,
+/// AUROC = (R₊ − n₊(n₊+1)/2) / (n₊ n₋), R₊ the rank sum of the positives. Needs at least one positive and one
+/// negative, and no NaN score.
 #pragma once
 
 #include "vaelet/core/error.hpp"
@@ -23,9 +24,9 @@ namespace vaelet {
 
 /// One point of a ROC curve: calling "positive" every score ≥ threshold gives these rates.
 struct RocPoint {
-    double threshold;
-    double false_positive_rate;
-    double true_positive_rate;
+    double threshold;            ///< a score of the data (+∞ for the first point)
+    double false_positive_rate;  ///< the share of negatives scoring ≥ threshold
+    double true_positive_rate;   ///< the share of positives scoring ≥ threshold
 };
 
 namespace detail {

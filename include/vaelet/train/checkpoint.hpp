@@ -1,21 +1,22 @@
-// vaelet/train/checkpoint.hpp — a training run in one safetensors file: the model (its architecture and weights,
-// as train/model_file.hpp stores them), the trainer's state (the optimizer's buffers, both random streams, the batch
-// position, the epoch's running sums), the loss history and the run's configuration. Loading it resumes the run bit
-// for bit; load_model reads the model alone, and the weights of the MLP load straight into PyTorch.
-//
-//   vaelet::save_checkpoint(run + "/checkpoint.safetensors", trainer, history, config);
-//   auto ckpt = vaelet::read_checkpoint_config(path);          // the model and training settings
-//   auto vae = vaelet::load_model<float>(path);                 // the model alone, for sample/encode/score
-//
-// Layout: weights under their file names ("fc1.weight", … for the MLP: the model's names without "encoder."/
-// "decoder." when they stay unique); the trainer's state, written and read by put_trainer_state/get_trainer_state
-// alone: optimizer buffers "optim.<weight>.<buffer>" and "optim.step"; "rng.shuffle"/"rng.noise"/"rng.epoch_order"
-// (4 × U64 words) with "….spare" (F64: has-spare flag, value); "progress" (I64: epochs done, steps, epoch under
-// way, batch position); "epoch_sums" (recon, kl, examples, skipped; and β-TCVAE's MI, TC, dimension-wise KL when
-// it has them); "history" and, for β-TCVAE, "history_kl_split" (F64). Metadata: "format" = "vaelet-checkpoint-1",
-// "vaelet_version", "architecture" (JSON), "config" (JSON, the field tables of VaeConfig and TrainOptions). Nothing
-// measured in wall-clock time is stored, so two identical runs write identical bytes. Checkpoints written before
-// the "architecture" metadata existed load too (their model is the MLP of config.model).
+/// \file
+/// vaelet/train/checkpoint.hpp — a training run in one safetensors file: the model (its architecture and weights,
+/// as train/model_file.hpp stores them), the trainer's state (the optimizer's buffers, both random streams, the batch
+/// position, the epoch's running sums), the loss history and the run's configuration. Loading it resumes the run bit
+/// for bit; load_model reads the model alone, and the weights of the MLP load straight into PyTorch.
+///
+///     vaelet::save_checkpoint(run + "/checkpoint.safetensors", trainer, history, config);
+///     auto ckpt = vaelet::read_checkpoint_config(path);          // the model and training settings
+///     auto vae = vaelet::load_model<float>(path);                 // the model alone, for sample/encode/score
+///
+/// Layout: weights under their file names ("fc1.weight", … for the MLP: the model's names without "encoder."/
+/// "decoder." when they stay unique); the trainer's state, written and read by put_trainer_state/get_trainer_state
+/// alone: optimizer buffers "optim.<weight>.<buffer>" and "optim.step"; "rng.shuffle"/"rng.noise"/"rng.epoch_order"
+/// (4 × U64 words) with "….spare" (F64: has-spare flag, value); "progress" (I64: epochs done, steps, epoch under
+/// way, batch position); "epoch_sums" (recon, kl, examples, skipped; and β-TCVAE's MI, TC, dimension-wise KL when
+/// it has them); "history" and, for β-TCVAE, "history_kl_split" (F64). Metadata: "format" = "vaelet-checkpoint-1",
+/// "vaelet_version", "architecture" (JSON), "config" (JSON, the field tables of VaeConfig and TrainOptions). Nothing
+/// measured in wall-clock time is stored, so two identical runs write identical bytes. Checkpoints written before
+/// the "architecture" metadata existed load too (their model is the MLP of config.model).
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -37,17 +38,19 @@
 
 namespace vaelet {
 
+/// The "format" metadata that marks a safetensors file as a vaelet checkpoint.
 inline constexpr const char* checkpoint_format = "vaelet-checkpoint-1";
 
 /// What a run was configured with: the MLP's configuration when the model is one (composed models describe
 /// themselves in the checkpoint's architecture), the training settings and free-form extras (data dir, ...).
 struct RunConfig {
-    std::optional<VaeConfig> model = VaeConfig{};
-    TrainOptions train;
-    std::string dtype = "float32";
-    nlohmann::json extra = nlohmann::json::object();
+    std::optional<VaeConfig> model = VaeConfig{};     ///< the MLP's configuration; empty for a composed model
+    TrainOptions train;                               ///< the training settings
+    std::string dtype = "float32";                    ///< the scalar type's name, stored for the record
+    nlohmann::json extra = nlohmann::json::object();  ///< the program's own settings (data dir, conv VAE config, ...)
 };
 
+/// `c` as the JSON a checkpoint stores in its "config" metadata: model (for an MLP), train, dtype and extra.
 inline nlohmann::json to_json(const RunConfig& c) {
     nlohmann::json j;
     if (c.model) j["model"] = to_json(*c.model);
@@ -58,6 +61,8 @@ inline nlohmann::json to_json(const RunConfig& c) {
     return j;
 }
 
+/// The RunConfig of to_json's JSON `j` (the model's configuration validated); io_error naming `source` when a
+/// field is missing or malformed.
 inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string& source) {
     try {
         RunConfig c;
@@ -272,8 +277,8 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, Trainer<T>& t
 /// A checkpoint's configuration and its model with the trained weights.
 template <class T>
 struct TrainedModel {
-    RunConfig config;
-    std::unique_ptr<Vae<T>> vae;
+    RunConfig config;             ///< the run's configuration, as read_checkpoint_config reads it
+    std::unique_ptr<Vae<T>> vae;  ///< the model with its trained weights
 };
 
 /// The configuration and the trained model of a checkpoint, for inference (sample, encode, score, ...), from one
@@ -286,7 +291,7 @@ TrainedModel<T> load_trained_model(const std::string& path) {
     return m;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_CHECKPOINT_TEMPLATES(prefix, T) \
     prefix template void save_checkpoint<T>(const std::string&, Trainer<T>&, const std::vector<EpochMetrics>&, const RunConfig&); \
     prefix template std::vector<EpochMetrics> load_checkpoint<T>(const std::string&, Trainer<T>&);                                \

@@ -1,11 +1,12 @@
-// vaelet/train/metrics.hpp — one row of figures per epoch, written as RUN/metrics.csv (atomically, whole file).
-//
-//   std::vector<vaelet::EpochMetrics> history;
-//   history.push_back({epoch, train_losses, test_losses, seconds, images_per_s});
-//   vaelet::write_metrics_csv(run_dir + "/metrics.csv", history);
-//
-// Losses are nats per example: summed over the features, averaged over the examples (PyTorch's examples/vae
-// reports the same per-image figure). Timing columns are measured, so they differ between otherwise identical runs.
+/// \file
+/// vaelet/train/metrics.hpp — one row of figures per epoch, written as RUN/metrics.csv (atomically, whole file).
+///
+///     std::vector<vaelet::EpochMetrics> history;
+///     history.push_back({epoch, train_losses, test_losses, seconds, images_per_s});
+///     vaelet::write_metrics_csv(run_dir + "/metrics.csv", history);
+///
+/// Losses are nats per example: summed over the features, averaged over the examples (PyTorch's examples/vae
+/// reports the same per-image figure). Timing columns are measured, so they differ between otherwise identical runs.
 #pragma once
 
 #include "vaelet/core/atomic_file.hpp"
@@ -19,10 +20,17 @@
 
 namespace vaelet {
 
+/// One row of metrics.csv: an epoch's mean losses on the training and the test data, and its timing.
 struct EpochMetrics {
-    int epoch = 0;
+    int epoch = 0;  ///< the epoch, from 1
+    /// The epoch's mean training losses (nats per example), as Trainer reports them.
     Losses train, test;
+    /// The epoch's training time, measured (so it differs between otherwise identical runs).
     double seconds = 0, images_per_s = 0;
+    /// \var test
+    /// The mean losses on the test data after the epoch (Trainer::evaluate: the ELBO with β = 1).
+    /// \var images_per_s
+    /// Training examples per second of the epoch, measured.
 };
 
 /// The header; with `kl_split` (β-TCVAE), three more columns: the training KL's split.
@@ -31,6 +39,8 @@ inline std::string metrics_csv_header(bool kl_split = false) {
            (kl_split ? ",train_mutual_information,train_total_correlation,train_dimension_kl" : "");
 }
 
+/// The line of `m` (no newline), in the header's columns; with `kl_split`, also the training KL's split (zeros
+/// when `m` has none).
 inline std::string metrics_csv_row(const EpochMetrics& m, bool kl_split = false) {
     char line[512];
     int n = std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f", m.epoch, m.train.loss,

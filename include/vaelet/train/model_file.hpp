@@ -1,18 +1,19 @@
-// vaelet/train/model_file.hpp — a model in one safetensors file, without a trainer: its architecture (JSON metadata,
-// vae/architecture.hpp) beside its weights, so load_model rebuilds any composed model. load_model also reads
-// vaelet checkpoints and a plain PyTorch state_dict saved as safetensors: of the canonical VAE (fc1, fc21, fc22,
-// fc3, fc4) or of the conv VAE (conv1, conv2, fc1, …, deconv2), also with vaelet's encoder./decoder. prefixes as
-// bench/pytorch_vae.py writes them.
-//
-//   vaelet::save_model("model.safetensors", vae);                                    // atomic
-//   std::unique_ptr<vaelet::Vae<float>> m = vaelet::load_model<float>("model.safetensors");
-//   auto torch = vaelet::load_model<float>("state_dict.safetensors");               // sizes read off the tensors
-//   auto tanh_one = vaelet::load_model<float>("sd.safetensors", vaelet::parse_vae_config("activation=tanh"));
-//
-// Tensor names: a model's parameter names without the "encoder."/"decoder." prefixes when every name stays unique
-// (the MLP's fc1 … fc4, as PyTorch's example names them, so the file loads into that model), else the full names.
-// Metadata: "format" = "vaelet-model-1", "vaelet_version", "architecture" (JSON of the ModuleSpec tree).
-// In train/ because it joins the model (vae/) and the file format (io/), which know nothing of each other.
+/// \file
+/// vaelet/train/model_file.hpp — a model in one safetensors file, without a trainer: its architecture (JSON metadata,
+/// vae/architecture.hpp) beside its weights, so load_model rebuilds any composed model. load_model also reads
+/// vaelet checkpoints and a plain PyTorch state_dict saved as safetensors: of the canonical VAE (fc1, fc21, fc22,
+/// fc3, fc4) or of the conv VAE (conv1, conv2, fc1, …, deconv2), also with vaelet's encoder./decoder. prefixes as
+/// bench/pytorch_vae.py writes them.
+///
+///     vaelet::save_model("model.safetensors", vae);                                    // atomic
+///     std::unique_ptr<vaelet::Vae<float>> m = vaelet::load_model<float>("model.safetensors");
+///     auto torch = vaelet::load_model<float>("state_dict.safetensors");               // sizes read off the tensors
+///     auto tanh_one = vaelet::load_model<float>("sd.safetensors", vaelet::parse_vae_config("activation=tanh"));
+///
+/// Tensor names: a model's parameter names without the "encoder."/"decoder." prefixes when every name stays unique
+/// (the MLP's fc1 … fc4, as PyTorch's example names them, so the file loads into that model), else the full names.
+/// Metadata: "format" = "vaelet-model-1", "vaelet_version", "architecture" (JSON of the ModuleSpec tree).
+/// In train/ because it joins the model (vae/) and the file format (io/), which know nothing of each other.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -37,6 +38,7 @@
 
 namespace vaelet {
 
+/// The "format" metadata that marks a safetensors file as a vaelet model file (save_model).
 inline constexpr const char* model_format = "vaelet-model-1";
 
 namespace detail {
@@ -572,7 +574,7 @@ std::unique_ptr<Vae<T>> load_model(const std::string& path, const VaeConfig& arc
     return load_model<T>(path, o);
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_MODEL_FILE_TEMPLATES(prefix, T) \
     prefix template void save_model<T>(const std::string&, Vae<T>&);                                    \
     prefix template std::unique_ptr<Vae<T>> model_from<T>(const SafeTensors&, const LoadModelOptions&); \

@@ -1,8 +1,9 @@
-// vaelet/train/nan_guard.hpp — finds where a NaN or infinity first appeared: which step, which op on the tape,
-// which parameter's gradient.
-//
-//   if (auto where = vaelet::first_non_finite_node(tape)) throw vaelet::numeric_error(where->describe());
-//   if (auto name = vaelet::first_non_finite_gradient(params)) ...      // (nn/parameter.hpp)
+/// \file
+/// vaelet/train/nan_guard.hpp — finds where a NaN or infinity first appeared: which step, which op on the tape,
+/// which parameter's gradient.
+///
+///     if (auto where = vaelet::first_non_finite_node(tape)) throw vaelet::numeric_error(where->describe());
+///     if (auto name = vaelet::first_non_finite_gradient(params)) ...      // (nn/parameter.hpp)
 #pragma once
 
 #include "vaelet/core/tape.hpp"
@@ -13,10 +14,12 @@
 
 namespace vaelet {
 
+/// The tape node whose value first held a NaN or an infinity, and the op that computed it.
 struct NonFiniteNode {
-    int index;         // position on the tape (creation order)
-    Op op;
-    std::string name;  // the op's name: op_name(op), or a custom op's own
+    int index;         ///< position on the tape (creation order)
+    Op op;             ///< the op that computed the value (Op::custom for an op of your own)
+    std::string name;  ///< the op's name: op_name(op), or a custom op's own
+    /// "first non-finite value produced by op 'log1p' (tape node 3)", for an error message.
     std::string describe() const {
         return "first non-finite value produced by op '" + name + "' (tape node " +
                std::to_string(index) + ")";

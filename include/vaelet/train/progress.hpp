@@ -1,9 +1,10 @@
-// vaelet/train/progress.hpp — a progress bar for one epoch: images/s, running loss and ETA, redrawn in place on
-// a terminal and silent elsewhere (logs get one line per epoch from the caller instead).
-//
-//   vaelet::ProgressBar bar(std::cerr, "epoch 3/10", 60000);
-//   for (...) bar.update(images_done, running_loss);
-//   bar.finish();
+/// \file
+/// vaelet/train/progress.hpp — a progress bar for one epoch: images/s, running loss and ETA, redrawn in place on
+/// a terminal and silent elsewhere (logs get one line per epoch from the caller instead).
+///
+///     vaelet::ProgressBar bar(std::cerr, "epoch 3/10", 60000);
+///     for (...) bar.update(images_done, running_loss);
+///     bar.finish();
 #pragma once
 
 #include <unistd.h>
@@ -18,9 +19,11 @@
 
 namespace vaelet {
 
-/// True when `stream` is std::cerr/std::clog/std::cout attached to a terminal.
+/// True when `stream` is `std::cerr`/`std::clog`/`std::cout` attached to a terminal.
 inline bool is_terminal(const std::ostream& stream);
 
+/// One epoch's progress bar on a stream: images/s, running loss and ETA, redrawn in place at most ~10 times a
+/// second; disabled (silent) by default when the stream is not a terminal.
 class ProgressBar {
 public:
     /// `total` is the number of images in the epoch. `enabled` defaults to whether `out` is a terminal.
@@ -44,6 +47,7 @@ public:
         drawn_ = false;
     }
 
+    /// Seconds since the bar was constructed: the epoch's time so far.
     double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
 private:

@@ -1,29 +1,30 @@
-// vaelet/train/trainer.hpp — the training loop of any VAE on a Dataset (images, or rows of a table): shuffled
-// mini-batches, the ELBO with β warm-up and free bits, the IWAE bound or β-TCVAE, any optimizer and learning-rate schedule, a NaN guard,
-// evaluation, per-step and per-epoch callbacks (early stopping is one), and a state that checkpoints and resumes
-// exactly.
-//
-//   vaelet::Trainer<float> trainer(vae, train_set, options);     // options.optimizer "adam", "adamw" or "sgd"
-//   trainer.on_epoch(vaelet::EarlyStopping(/*patience=*/3));
-//   auto history = trainer.fit(&test_set);                       // until options.epochs, or a callback stops it
-//
-// Each step reads like PyTorch's loop — forward, loss, backward, (all-reduce), optimizer step — in train_step();
-// training alone is the one-process case of the data-parallel path below.
-//
-// Determinism: the trainer owns two random streams seeded from options.seed — one shuffles the data, one draws
-// the reparameterization noise — and evaluation uses a third, re-seeded for every call, so evaluating never
-// moves the training streams. With the same seed and thread count a run is bit-identical, and so is a run
-// resumed from a checkpoint (see train/checkpoint.hpp), which stores both streams, the batch position, the
-// optimizer's moments and the epoch's running sums.
-//
-// Data-parallel training: given a Communicator (parallel/communicator.hpp) of P processes, each process takes its
-// slice of every batch (Batcher::split), draws the noise of its own rows and skips the others' (Rng::skip_normals),
-// and one all-reduce per step sums the gradients — each process's weighted by its share of the batch, so the sum
-// is the gradient of the whole batch's mean loss — together with the loss sums and the processes' stop votes. All
-// processes then take the same optimizer step, so their models stay identical, and the run is the single-process
-// run with the same batch up to the order of float sums (docs/distributed.md). Free bits floor the whole batch's
-// mean KL of each latent dimension, which no slice knows alone: with them, a second, latent-sized all-reduce
-// comes first (free_bits_over_batch).
+/// \file
+/// vaelet/train/trainer.hpp — the training loop of any VAE on a Dataset (images, or rows of a table): shuffled
+/// mini-batches, the ELBO with β warm-up and free bits, the IWAE bound or β-TCVAE, any optimizer and learning-rate schedule, a NaN guard,
+/// evaluation, per-step and per-epoch callbacks (early stopping is one), and a state that checkpoints and resumes
+/// exactly.
+///
+///     vaelet::Trainer<float> trainer(vae, train_set, options);     // options.optimizer "adam", "adamw" or "sgd"
+///     trainer.on_epoch(vaelet::EarlyStopping(/*patience=*/3));
+///     auto history = trainer.fit(&test_set);                       // until options.epochs, or a callback stops it
+///
+/// Each step reads like PyTorch's loop — forward, loss, backward, (all-reduce), optimizer step — in train_step();
+/// training alone is the one-process case of the data-parallel path below.
+///
+/// Determinism: the trainer owns two random streams seeded from options.seed — one shuffles the data, one draws
+/// the reparameterization noise — and evaluation uses a third, re-seeded for every call, so evaluating never
+/// moves the training streams. With the same seed and thread count a run is bit-identical, and so is a run
+/// resumed from a checkpoint (see train/checkpoint.hpp), which stores both streams, the batch position, the
+/// optimizer's moments and the epoch's running sums.
+///
+/// Data-parallel training: given a Communicator (parallel/communicator.hpp) of P processes, each process takes its
+/// slice of every batch (Batcher::split), draws the noise of its own rows and skips the others' (Rng::skip_normals),
+/// and one all-reduce per step sums the gradients — each process's weighted by its share of the batch, so the sum
+/// is the gradient of the whole batch's mean loss — together with the loss sums and the processes' stop votes. All
+/// processes then take the same optimizer step, so their models stay identical, and the run is the single-process
+/// run with the same batch up to the order of float sums (docs/distributed.md). Free bits floor the whole batch's
+/// mean KL of each latent dimension, which no slice knows alone: with them, a second, latent-sized all-reduce
+/// comes first (free_bits_over_batch).
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -52,25 +53,28 @@
 
 namespace vaelet {
 
+/// How a Trainer trains: epochs and batch size, the optimizer and its learning-rate schedule, the objective and its
+/// KL weighting, the NaN guard and the seed. validate() checks them (config_error naming the field); fields() lists
+/// them for checkpoints.
 struct TrainOptions {
-    int epochs = 10;
-    Index batch = 128;
-    std::string optimizer = "adam";  // "adam", "adamw" (decoupled weight decay) or "sgd"
-    double lr = 1e-3;
-    double weight_decay = 0.0;       // Adam: L2 added to the gradient; AdamW: decoupled; SGD: L2
-    double momentum = 0.0;           // SGD's momentum
-    std::string schedule = "constant";  // learning rate: "constant", or "cosine" from lr to min_lr over all epochs
-    double min_lr = 0.0;
-    double beta = 1.0;           // final KL weight (β-TCVAE: the total correlation's)
-    double warmup_epochs = 0.0;  // β rises linearly from 0 to `beta` over this many epochs (0: no warm-up)
-    double free_bits = 0.0;      // KL floor per latent dimension, nats
-    std::string objective = "elbo";  // "elbo"; "iwae": the IWAE-k bound (vae/iwae.hpp); "tcvae": β-TCVAE (vae/tcvae.hpp)
-    Index samples = 1;           // IWAE's k, importance samples per example
-    bool dreg = false;           // IWAE: the doubly reparameterized encoder gradient
-    std::string tc_estimator = "mws";  // β-TCVAE's estimates of q(z): "mws" or "stratified" (vae/tcvae.hpp)
-    double clip_norm = 0.0;      // > 0: clip the gradient's global norm to this
-    bool skip_non_finite = false;  // on a NaN/Inf loss or gradient: skip the batch (true) or stop with an error
-    std::uint64_t seed = 1;
+    int epochs = 10;                 ///< passes over the training data
+    Index batch = 128;               ///< examples per optimizer step (shared by the processes, data-parallel)
+    std::string optimizer = "adam";  ///< "adam", "adamw" (decoupled weight decay) or "sgd"
+    double lr = 1e-3;                ///< learning rate (where a cosine schedule starts)
+    double weight_decay = 0.0;       ///< Adam: L2 added to the gradient; AdamW: decoupled; SGD: L2
+    double momentum = 0.0;           ///< SGD's momentum
+    std::string schedule = "constant";  ///< learning rate: "constant", or "cosine" from lr to min_lr over all epochs
+    double min_lr = 0.0;             ///< where the cosine schedule ends, from 0 to lr
+    double beta = 1.0;           ///< final KL weight (β-TCVAE: the total correlation's)
+    double warmup_epochs = 0.0;  ///< β rises linearly from 0 to `beta` over this many epochs (0: no warm-up)
+    double free_bits = 0.0;      ///< KL floor per latent dimension, nats
+    std::string objective = "elbo";  ///< "elbo"; "iwae": the IWAE-k bound (vae/iwae.hpp); "tcvae": β-TCVAE (vae/tcvae.hpp)
+    Index samples = 1;           ///< IWAE's k, importance samples per example
+    bool dreg = false;           ///< IWAE: the doubly reparameterized encoder gradient
+    std::string tc_estimator = "mws";  ///< β-TCVAE's estimates of q(z): "mws" or "stratified" (vae/tcvae.hpp)
+    double clip_norm = 0.0;      ///< > 0: clip the gradient's global norm to this
+    bool skip_non_finite = false;  ///< on a NaN/Inf loss or gradient: skip the batch (true) or stop with an error
+    std::uint64_t seed = 1;      ///< seeds the shuffling stream; the noise stream gets seed + 1
 
     /// Calls f(name, member, required) for every field, in order: the one list that checkpoints write and read
     /// (train/checkpoint.hpp). Fields added after the first checkpoint format are not required when reading.
@@ -166,22 +170,35 @@ inline constexpr const char* non_finite_advice =
 
 /// β-TCVAE's split of the KL in nats per example: mutual information + total correlation + dimension-wise KL = kl.
 struct KlSplit {
+    /// The index-code mutual information between x and z.
     double mutual_information = 0, total_correlation = 0, dimension_kl = 0;
+    /// \var total_correlation
+    /// The total correlation of q(z): what β weighs.
+    /// \var dimension_kl
+    /// The dimension-wise KL from the prior.
 };
 
 /// Mean losses per example in nats: loss = recon + kl (the negative ELBO, with β = 1; training with the IWAE
 /// objective, the Monte-Carlo mean over its k samples); with the β-TCVAE objective, also the KL's split.
 struct Losses {
+    /// The negative ELBO (β = 1): recon + kl.
     double loss = 0, recon = 0, kl = 0;
-    std::optional<KlSplit> kl_split;
+    /// \var recon
+    /// The reconstruction term, −log p(x|z).
+    /// \var kl
+    /// The KL of the posterior from the prior.
+    std::optional<KlSplit> kl_split;  ///< with the β-TCVAE objective, the KL's split; empty otherwise
 };
 
 /// Sums over the examples seen so far in an epoch; part of the checkpoint so a resumed epoch reports the same.
 struct EpochSums {
+    /// The reconstruction terms' sum, nats.
     double recon = 0, kl = 0;
-    double examples = 0;
-    double skipped_batches = 0;
-    KlSplit split;  // β-TCVAE's terms (zero for the other objectives)
+    /// \var kl
+    /// The KL terms' sum, nats.
+    double examples = 0;         ///< examples seen (a double, as the checkpoint stores the sums as F64)
+    double skipped_batches = 0;  ///< batches the NaN guard skipped (skip_non_finite)
+    KlSplit split;  ///< β-TCVAE's terms (zero for the other objectives)
 
     /// The means; with `with_split`, also the KL's split.
     Losses means(bool with_split = false) const {
@@ -195,26 +212,31 @@ struct EpochSums {
 
 /// What a per-step callback sees, after the optimizer step.
 struct StepReport {
-    int epoch = 0;               // the epoch under way, from 1
-    long step = 0;               // optimizer steps taken, this one included
-    long examples = 0;           // examples done this epoch
-    double running_loss = 0;     // the epoch's mean loss so far (recon + kl, nats per example)
+    int epoch = 0;               ///< the epoch under way, from 1
+    long step = 0;               ///< optimizer steps taken, this one included
+    long examples = 0;           ///< examples done this epoch
+    double running_loss = 0;     ///< the epoch's mean loss so far (recon + kl, nats per example)
+    /// The learning rate this step used.
     double lr = 0, beta = 0;     // what this step used
+    /// \var beta
+    /// The KL weight β this step used (warm-up included).
 };
 
 /// What a per-epoch callback sees, after the epoch and its evaluation.
 struct EpochReport {
-    int epoch = 0;                      // epochs completed
-    Losses train;                       // the epoch's mean training losses
-    std::optional<Losses> validation;   // on fit's validation set, when it has one
-    double seconds = 0;                 // the epoch's training time
-    long skipped_batches = 0;
+    int epoch = 0;                      ///< epochs completed
+    Losses train;                       ///< the epoch's mean training losses
+    std::optional<Losses> validation;   ///< on fit's validation set, when it has one
+    double seconds = 0;                 ///< the epoch's training time
+    long skipped_batches = 0;           ///< batches the NaN guard skipped this epoch (skip_non_finite)
 };
 
 /// A per-epoch callback that stops training when the validation loss (the training loss without a validation
 /// set) has not improved by more than `min_delta` for `patience` epochs. Use with Trainer::on_epoch.
 class EarlyStopping {
 public:
+    /// Stops after `patience` epochs (at least 1, else config_error) without an improvement of more than
+    /// `min_delta`.
     explicit EarlyStopping(int patience, double min_delta = 0.0) : patience_(patience), min_delta_(min_delta) {
         if (patience < 1) throw config_error("EarlyStopping: patience must be at least 1, got " + std::to_string(patience));
     }
@@ -229,6 +251,7 @@ public:
         }
         return waited_ < patience_;
     }
+    /// The lowest loss seen so far (infinity before the first epoch).
     double best() const { return best_; }
 
 private:
@@ -243,16 +266,22 @@ private:
 /// checkpoint writes it in one place (train/checkpoint.hpp) and data-parallel training sends it in one place.
 template <class T>
 struct TrainerState {
-    std::vector<std::pair<std::string, Matrix<T>>> optimizer;  // named_state(), in its order
-    std::int64_t optimizer_step = 0;
+    std::vector<std::pair<std::string, Matrix<T>>> optimizer;  ///< named_state(), in its order
+    std::int64_t optimizer_step = 0;    ///< the optimizer's step count (Adam's bias correction counts on it)
+    /// The stream that shuffles the data.
     Rng::State shuffle_rng, noise_rng;
-    typename Batcher<T>::State batch;   // the epoch's order and position (meaningful while in_epoch)
-    int epoch = 0;                      // epochs completed
-    long step = 0;                      // optimizer steps taken
-    bool in_epoch = false;
-    EpochSums sums;
+    /// \var noise_rng
+    /// The stream that draws the reparameterization noise.
+    typename Batcher<T>::State batch;   ///< the epoch's order and position (meaningful while in_epoch)
+    int epoch = 0;                      ///< epochs completed
+    long step = 0;                      ///< optimizer steps taken
+    bool in_epoch = false;              ///< an epoch is under way (it was stopped midway)
+    EpochSums sums;                     ///< the running sums of the epoch under way
 };
 
+/// The training loop: trains a Vae on a Dataset as TrainOptions say — shuffled mini-batches, the objective, the
+/// optimizer and its schedule, the NaN guard — with per-step and per-epoch callbacks, evaluation, and a state()
+/// that checkpoints and resumes exactly; alone, or data-parallel over a Communicator. The file's comment has more.
 template <class T>
 class Trainer {
 public:
@@ -379,11 +408,17 @@ public:
     int epoch() const { return epoch_; }
     /// Optimizer steps taken.
     long step() const { return step_; }
+    /// True while an epoch is under way (stopped midway): the next train_epoch() carries it on.
     bool in_epoch() const { return in_epoch_; }
+    /// The running sums of the epoch under way, or of the last one.
     const EpochSums& sums() const { return sums_; }
+    /// The options it trains with, validated at construction.
     const TrainOptions& options() const { return options_; }
+    /// The optimizer that takes the steps (its learning rate, its named_state()).
     Optimizer<T>& optimizer() { return *optimizer_; }
+    /// The model being trained.
     Vae<T>& model() { return vae_; }
+    /// The model's named parameters, which the optimizer updates.
     const ParameterList<T>& parameters() const { return params_; }
     /// The processes training together (nullptr when training alone).
     Communicator* peers() const { return peers_; }
@@ -666,7 +701,7 @@ private:
     bool stop_agreed_ = false;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_TRAINER_TEMPLATES(prefix, T) \
     prefix template class Trainer<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_TRAINER_TEMPLATES)

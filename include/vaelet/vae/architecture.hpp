@@ -1,8 +1,9 @@
-// vaelet/vae/architecture.hpp — a VAE's architecture as plain data (a ModuleSpec tree) and the VAE rebuilt from
-// it: what a model file stores beside the weights, so load_model rebuilds any composed model.
-//
-//   vaelet::ModuleSpec arch = vaelet::architecture(vae);          // type "Vae": encoder, decoder, likelihood, prior
-//   std::unique_ptr<vaelet::Vae<float>> copy = vaelet::build_vae<float>(arch, rng);   // fresh weights
+/// \file
+/// vaelet/vae/architecture.hpp — a VAE's architecture as plain data (a ModuleSpec tree) and the VAE rebuilt from
+/// it: what a model file stores beside the weights, so load_model rebuilds any composed model.
+///
+///     vaelet::ModuleSpec arch = vaelet::architecture(vae);          // type "Vae": encoder, decoder, likelihood, prior
+///     std::unique_ptr<vaelet::Vae<float>> copy = vaelet::build_vae<float>(arch, rng);   // fresh weights
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -28,6 +29,8 @@ ModuleSpec likelihood_spec(const Likelihood<T>& lik) {
     return s;
 }
 
+/// The likelihood that `s` (from likelihood_spec()) describes; config_error when the spec is not of type
+/// "Likelihood", lacks its kind or σ, or its tabular layout does not add up to its width.
 template <class T>
 Likelihood<T> build_likelihood(const ModuleSpec& s) {
     if (s.type != "Likelihood") throw config_error("likelihood spec: type is \"" + s.type + "\", not \"Likelihood\"");
@@ -113,7 +116,7 @@ std::unique_ptr<Vae<T>> build_vae(const ModuleSpec& spec, Rng& rng) {
     return std::make_unique<Vae<T>>(std::move(parts));
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_ARCHITECTURE_TEMPLATES(prefix, T) \
     prefix template ModuleSpec architecture<T>(Vae<T>&);                           \
     prefix template std::unique_ptr<Vae<T>> build_vae<T>(const ModuleSpec&, Rng&);

@@ -1,23 +1,26 @@
-// vaelet/vae/conv_vae.hpp — the standard small convolutional VAE for images (issue #14), ready made: two stride-2
-// convolutions down to 64×7×7, a 256-wide Linear layer, μ and log σ² of 20 dimensions, and the mirror image back to
-// Bernoulli logits of 1×28×28. Its parameters carry the names of bench/pytorch_conv_vae.py's ConvVAE, so weights
-// move both ways; it is a Vae like any other, so the Trainer, IWAE, scoring and model files take it unchanged.
-//
-//   vaelet::Rng rng(1);
-//   vaelet::Vae<float> vae(vaelet::conv_vae_parts<float>(vaelet::ConvVaeConfig{}, rng));   // 1×28×28, latent 20
-//   vaelet::Matrix<float> x_hat = vae.reconstruct(batch);      // batch: n × 784, one image per row, NCHW order
-//
-// Layers, for ConvVaeConfig's defaults (every convolution has kernel 4, stride 2, padding 1, so halves or doubles
-// the image):
-//   encoder  conv1 Conv2d(1,32) ReLU → 32×14×14, conv2 Conv2d(32,64) ReLU → 64×7×7, Flatten,
-//            fc1 Linear(3136,256) ReLU, GaussianHead fc21/fc22 Linear(256,20) → [μ | log σ²]
-//   decoder  fc3 Linear(20,256) ReLU, fc4 Linear(256,3136) ReLU, Unflatten 64×7×7,
-//            deconv1 ConvTranspose2d(64,32) ReLU → 32×14×14, deconv2 ConvTranspose2d(32,1) → 1×28×28 logits
-// A conditional model (conditions > 0) feeds its one-hot condition past the convolutions (BypassTail) into fc1,
-// whose input grows to 3136 + conditions, and with z into fc3 (20 + conditions inputs).
-// The parameter names are these layer names under "encoder."/"decoder." (encoder.conv1.weight, …,
-// decoder.deconv2.bias); without the prefixes they are the state_dict names of PyTorch's ConvVAE, and the names a
-// model file holds, as for the MLP and PyTorch's examples/vae.
+/// \file
+/// vaelet/vae/conv_vae.hpp — the standard small convolutional VAE for images (issue #14), ready made: two stride-2
+/// convolutions down to 64×7×7, a 256-wide Linear layer, μ and log σ² of 20 dimensions, and the mirror image back to
+/// Bernoulli logits of 1×28×28. Its parameters carry the names of bench/pytorch_conv_vae.py's ConvVAE, so weights
+/// move both ways; it is a Vae like any other, so the Trainer, IWAE, scoring and model files take it unchanged.
+///
+///     vaelet::Rng rng(1);
+///     vaelet::Vae<float> vae(vaelet::conv_vae_parts<float>(vaelet::ConvVaeConfig{}, rng));   // 1×28×28, latent 20
+///     vaelet::Matrix<float> x_hat = vae.reconstruct(batch);      // batch: n × 784, one image per row, NCHW order
+///
+/// Layers, for ConvVaeConfig's defaults (every convolution has kernel 4, stride 2, padding 1, so halves or doubles
+/// the image):
+///
+///     encoder  conv1 Conv2d(1,32) ReLU → 32×14×14, conv2 Conv2d(32,64) ReLU → 64×7×7, Flatten,
+///              fc1 Linear(3136,256) ReLU, GaussianHead fc21/fc22 Linear(256,20) → [μ | log σ²]
+///     decoder  fc3 Linear(20,256) ReLU, fc4 Linear(256,3136) ReLU, Unflatten 64×7×7,
+///              deconv1 ConvTranspose2d(64,32) ReLU → 32×14×14, deconv2 ConvTranspose2d(32,1) → 1×28×28 logits
+///
+/// A conditional model (conditions > 0) feeds its one-hot condition past the convolutions (BypassTail) into fc1,
+/// whose input grows to 3136 + conditions, and with z into fc3 (20 + conditions inputs).
+/// The parameter names are these layer names under "encoder."/"decoder." (encoder.conv1.weight, …,
+/// decoder.deconv2.bias); without the prefixes they are the state_dict names of PyTorch's ConvVAE, and the names a
+/// model file holds, as for the MLP and PyTorch's examples/vae.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -34,21 +37,21 @@ namespace vaelet {
 
 /// The sizes of the conv VAE; the defaults are issue #14's model for 28×28 grey images.
 struct ConvVaeConfig {
-    Index channels = 1;  // the image: channels × height × width, one example per row in NCHW order
-    Index height = 28;
-    Index width = 28;
-    std::vector<Index> conv_channels{32, 64};  // output channels of conv1, conv2, …; each halves height and width
-    Index hidden = 256;                        // width of fc1 (and fc3)
-    Index latent = 20;
-    LikelihoodKind likelihood = LikelihoodKind::bernoulli;  // p(x|z) over the pixels
-    double sigma = 1.0;    // σ of a fixed Gaussian likelihood, or the start of a learned one
-    Index conditions = 0;  // > 0: a conditional VAE with a one-hot condition of this many classes
-    std::string prior = "standard";  // "standard" N(0, I), "vamp" (vae/vamp_prior.hpp), "two_layer" (vae/two_layer_prior.hpp)
-    Index pseudo_inputs = 500;       // the VampPrior's K
-    Index latent2 = 10;              // the two-layer prior's z₂ dimensions
-    std::vector<Index> hidden2{64};  // the two-layer prior's MLP widths
-    Index flow_steps = 0;            // > 0: a posterior flow of this many IAF steps (vae/flow.hpp)
-    Index flow_hidden = 128;         // the hidden units of each IAF step's MADE
+    Index channels = 1;  ///< the image: channels × height × width, one example per row in NCHW order
+    Index height = 28;   ///< image height in pixels, divisible by 2^(number of convolutions)
+    Index width = 28;    ///< image width in pixels, divisible by 2^(number of convolutions)
+    std::vector<Index> conv_channels{32, 64};  ///< output channels of conv1, conv2, …; each halves height and width
+    Index hidden = 256;                        ///< width of fc1 (and fc3)
+    Index latent = 20;                         ///< dimensions of z
+    LikelihoodKind likelihood = LikelihoodKind::bernoulli;  ///< p(x|z) over the pixels
+    double sigma = 1.0;    ///< σ of a fixed Gaussian likelihood, or the start of a learned one
+    Index conditions = 0;  ///< 0, or a conditional VAE with a one-hot condition of this many classes
+    std::string prior = "standard";  ///< "standard" N(0, I), "vamp" (vae/vamp_prior.hpp), "two_layer" (vae/two_layer_prior.hpp)
+    Index pseudo_inputs = 500;       ///< the VampPrior's K
+    Index latent2 = 10;              ///< the two-layer prior's z₂ dimensions
+    std::vector<Index> hidden2{64};  ///< the two-layer prior's MLP widths
+    Index flow_steps = 0;            ///< 0, or a posterior flow of this many IAF steps (vae/flow.hpp)
+    Index flow_hidden = 128;         ///< the hidden units of each IAF step's MADE
 
     /// Calls f(name, member) for every field, in order: the one list that a program writing the config to a file
     /// (vaelet-mnist's checkpoints) and reading it back goes through, as VaeConfig::fields.
@@ -73,8 +76,9 @@ struct ConvVaeConfig {
 
     /// Features per example, channels·height·width.
     Index input() const { return channels * height * width; }
-    /// The side lengths after the last convolution: height and width divided by 2 per convolution.
+    /// The height after the last convolution: height divided by 2 per convolution.
     Index code_height() const { return height >> conv_channels.size(); }
+    /// The width after the last convolution: width divided by 2 per convolution.
     Index code_width() const { return width >> conv_channels.size(); }
     /// The features the encoder flattens: the last convolution's channels × code_height × code_width.
     Index code_size() const { return conv_channels.back() * code_height() * code_width(); }
@@ -164,8 +168,8 @@ Sequential<T> conv_decoder(const ConvVaeConfig& config, Rng& rng) {
 /// The conv VAE of `config` as parts: conv_encoder, conv_decoder and the likelihood over the pixels (Bernoulli by
 /// default).
 ///
-///   vaelet::ConvVaeConfig small;  small.height = small.width = 8;  small.conv_channels = {4, 8};
-///   vaelet::Vae<double> vae(vaelet::conv_vae_parts<double>(small, rng));
+///     vaelet::ConvVaeConfig small;  small.height = small.width = 8;  small.conv_channels = {4, 8};
+///     vaelet::Vae<double> vae(vaelet::conv_vae_parts<double>(small, rng));
 template <class T>
 VaeParts<T> conv_vae_parts(const ConvVaeConfig& config, Rng& rng) {
     VaeParts<T> parts;
@@ -179,7 +183,7 @@ VaeParts<T> conv_vae_parts(const ConvVaeConfig& config, Rng& rng) {
     return parts;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_CONV_VAE_TEMPLATES(prefix, T) \
     prefix template VaeParts<T> conv_vae_parts<T>(const ConvVaeConfig&, Rng&);
 VAELET_EXTERN_TEMPLATES(VAELET_CONV_VAE_TEMPLATES)

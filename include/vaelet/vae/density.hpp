@@ -1,9 +1,10 @@
-// vaelet/vae/density.hpp — log densities of diagonal Gaussians on the tape: of each row of z under its own row's
-// Gaussian, and of every row of z under every one of a set of Gaussians (the mixtures of the VampPrior, the
-// minibatch estimates of β-TCVAE).
-//
-//   auto log_q = vaelet::gaussian_log_density(z, q.mu, q.logvar);           // n×1: log N(zᵢ; μᵢ, σᵢ²)
-//   auto table = vaelet::pairwise_gaussian_log_density(z, mu_k, logvar_k);  // n×K: log N(zᵢ; μₖ, σₖ²)
+/// \file
+/// vaelet/vae/density.hpp — log densities of diagonal Gaussians on the tape: of each row of z under its own row's
+/// Gaussian, and of every row of z under every one of a set of Gaussians (the mixtures of the VampPrior, the
+/// minibatch estimates of β-TCVAE).
+///
+///     auto log_q = vaelet::gaussian_log_density(z, q.mu, q.logvar);           // n×1: log N(zᵢ; μᵢ, σᵢ²)
+///     auto table = vaelet::pairwise_gaussian_log_density(z, mu_k, logvar_k);  // n×K: log N(zᵢ; μₖ, σₖ²)
 #pragma once
 
 #include "vaelet/core/ops.hpp"

@@ -1,13 +1,14 @@
-// vaelet/vae/elbo.hpp — the training objective: the negative ELBO with a β weight and free bits.
-//
-//   vaelet::ElboOptions opt;  opt.beta = 1;  opt.free_bits = 0;
-//   auto terms = vaelet::elbo(vae, tape, x, rng, opt);
-//   tape.backward(terms.loss);                 // minimise mean(recon) + β·KL term
-//
-// Conventions (the paper's, Kingma & Welling 2014): per example, recon = −log p(x|z) summed over the features and
-// kl = KL(q(z|x) ‖ N(0, I)) summed over the latent dimensions, both in nats; the loss averages over the batch.
-// PyTorch's examples/vae sums over the batch instead, which changes the loss by the factor batch size and nothing
-// else under Adam; its per-image figures equal ours.
+/// \file
+/// vaelet/vae/elbo.hpp — the training objective: the negative ELBO with a β weight and free bits.
+///
+///     vaelet::ElboOptions opt;  opt.beta = 1;  opt.free_bits = 0;
+///     auto terms = vaelet::elbo(vae, tape, x, rng, opt);
+///     tape.backward(terms.loss);                 // minimise mean(recon) + β·KL term
+///
+/// Conventions (the paper's, Kingma & Welling 2014): per example, recon = −log p(x|z) summed over the features and
+/// kl = KL(q(z|x) ‖ N(0, I)) summed over the latent dimensions, both in nats; the loss averages over the batch.
+/// PyTorch's examples/vae sums over the batch instead, which changes the loss by the factor batch size and nothing
+/// else under Adam; its per-image figures equal ours.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -15,26 +16,34 @@
 
 namespace vaelet {
 
+/// The settings of elbo(): the β weight of the KL term and free bits.
 struct ElboOptions {
-    double beta = 1.0;       // weight of the KL term (β-VAE; a warm-up schedule sets it per step)
-    double free_bits = 0.0;  // λ > 0: each latent dimension's batch-mean KL counts as at least λ nats
-                             // (Kingma et al. 2016, "Improved variational inference with inverse autoregressive flow")
+    double beta = 1.0;       ///< weight of the KL term (β-VAE; a warm-up schedule sets it per step)
+    double free_bits = 0.0;  ///< λ > 0: each latent dimension's batch-mean KL counts as at least λ nats
+                             ///< (Kingma et al., 2016, "Improved variational inference with inverse autoregressive flow")
 };
 
 /// The terms of a loss of the ELBO family: elbo() here, iwae() (vae/iwae.hpp), whose recon and kl are Monte-Carlo
 /// means over its k samples, and tcvae() (vae/tcvae.hpp), which splits kl in three.
 template <class T>
 struct ElboTerms {
-    Var<T> loss;    // 1×1, what to minimise: mean(recon) + β·(mean(kl) or the free-bits KL)
-    Var<T> recon;   // n×1, −log p(x|z) per example
-    Var<T> kl;      // n×1, KL(q(z|x) ‖ p(z)) per example, always the KL itself (free bits, IWAE change the loss)
-    Var<T> kl_per_dim;  // n×latent, the KL of each example in each latent dimension (kl sums its rows)
-    // β-TCVAE's split of kl (vae/tcvae.hpp), n×1 each; empty for the other objectives.
+    Var<T> loss;    ///< 1×1, what to minimise: mean(recon) + β·(mean(kl) or the free-bits KL)
+    Var<T> recon;   ///< n×1, −log p(x|z) per example
+    Var<T> kl;      ///< n×1, KL(q(z|x) ‖ p(z)) per example, always the KL itself (free bits, IWAE change the loss)
+    Var<T> kl_per_dim;  ///< n×latent, the KL of each example in each latent dimension (kl sums its rows); n×1 when
+                        ///< the KL does not split over dimensions (iwae, tcvae, a posterior flow, VampPrior, TwoLayerPrior)
+    /// β-TCVAE's index-code mutual information, log q(z|x) − log q(z), n×1; with total_correlation and
+    /// dimension_kl it splits kl (vae/tcvae.hpp). Empty for the other objectives.
     Var<T> mutual_information, total_correlation, dimension_kl;
-    VaeForward<T> forward;
+    /// \var total_correlation
+    /// β-TCVAE's total correlation, log q(z) − Σ_d log q(z_d), n×1; empty for the other objectives.
+    /// \var dimension_kl
+    /// β-TCVAE's dimension-wise KL, Σ_d log q(z_d) − log p(z), n×1; empty for the other objectives.
+    VaeForward<T> forward;  ///< the pass through the model that the terms come from
 
     /// Batch means, for reporting: −ELBO = recon + kl.
     T mean_recon() const { return recon.value().mean(); }
+    /// The batch mean of kl, for reporting.
     T mean_kl() const { return kl.value().mean(); }
 };
 
@@ -86,7 +95,7 @@ ElboTerms<T> elbo(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const E
     return terms;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_ELBO_TEMPLATES(prefix, T) \
     prefix template ElboTerms<T> elbo<T>(Vae<T>&, Tape<T>&, const Var<T>&, Rng&, const ElboOptions&, const typename Vae<T>::Condition&); \
     prefix template Var<T> elbo_loss<T>(const ElboTerms<T>&, const ElboOptions&, const Matrix<T>*);

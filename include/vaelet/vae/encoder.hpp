@@ -1,9 +1,10 @@
-// vaelet/vae/encoder.hpp — the Gaussian encoder q(z|x) = N(μ(x), diag σ²(x)). Any module can be the encoder: its
-// output, n × 2·latent, is read as [μ | log σ²]. GaussianHead makes that output from two Linear heads, and
-// mlp_encoder builds PyTorch's example encoder (fc1, then the heads fc21 and fc22).
-//
-//   vaelet::Sequential<float> enc = vaelet::mlp_encoder<float>(784, {400}, 20, vaelet::Activation::relu, rng);
-//   vaelet::Posterior<float> q = vaelet::split_posterior(enc(tape, x));     // q.mu and q.logvar, both n×20
+/// \file
+/// vaelet/vae/encoder.hpp — the Gaussian encoder q(z|x) = N(μ(x), diag σ²(x)). Any module can be the encoder: its
+/// output, n × 2·latent, is read as [μ | log σ²]. GaussianHead makes that output from two Linear heads, and
+/// mlp_encoder builds PyTorch's example encoder (fc1, then the heads fc21 and fc22).
+///
+///     vaelet::Sequential<float> enc = vaelet::mlp_encoder<float>(784, {400}, 20, vaelet::Activation::relu, rng);
+///     vaelet::Posterior<float> q = vaelet::split_posterior(enc(tape, x));     // q.mu and q.logvar, both n×20
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -17,8 +18,8 @@ namespace vaelet {
 /// The parameters of a diagonal Gaussian posterior for each row of a batch.
 template <class T>
 struct Posterior {
-    Var<T> mu;      // n × latent
-    Var<T> logvar;  // n × latent, log σ²
+    Var<T> mu;      ///< n × latent
+    Var<T> logvar;  ///< n × latent, log σ²
 };
 
 /// Reads an encoder's output h (n × 2·latent) as [μ | log σ²].
@@ -37,6 +38,8 @@ Posterior<T> split_posterior(const Var<T>& h, Index latent) {
 template <class T>
 class GaussianHead : public Module<T> {
 public:
+    /// Heads from `in` features to `latent` dimensions each, initialised from `rng`; `mu_name` and `logvar_name`
+    /// name their parameters.
     GaussianHead(Index in, Index latent, Rng& rng, std::string mu_name = "fc21", std::string logvar_name = "fc22")
         : mu_(in, latent, rng), logvar_(in, latent, rng), mu_name_(std::move(mu_name)),
           logvar_name_(std::move(logvar_name)) {}
@@ -88,7 +91,7 @@ Sequential<T> mlp_encoder(Index input, const std::vector<Index>& hidden, Index l
     return net;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_ENCODER_TEMPLATES(prefix, T) \
     prefix template class GaussianHead<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_ENCODER_TEMPLATES)

@@ -1,17 +1,20 @@
-// vaelet/vae/flow.hpp — a posterior flow: an invertible map f of the Gaussian sample z₀ = μ + σ ⊙ ε, so that
-// q(z|x) is the density of z = f(z₀), log q(z|x) = log N(z₀; μ, σ²) − log |det ∂f/∂z₀|. Any Flow can be given to a
-// Vae (VaeParts::flow); InverseAutoregressiveFlow is the ready-made one.
-//
-//   vaelet::VaeParts<float> parts = vaelet::mlp_vae_parts<float>(config, rng);
-//   parts.flow = std::make_unique<vaelet::InverseAutoregressiveFlow<float>>(/*latent=*/20, /*steps=*/2, /*hidden=*/128, rng);
-//   vaelet::Vae<float> vae(std::move(parts));                 // or VaeConfig{.flow_steps = 2, .flow_hidden = 128}
-//
-// Why IAF and not planar flows: a planar step moves z along one direction only, so it takes many steps to reshape
-// a posterior in 20 or more dimensions (Rezende & Mohamed used up to 80), and its log-determinant is that of a
-// rank-one update; an IAF step transforms every dimension at once, conditioned on the dimensions before it, and its
-// Jacobian is triangular, so the log-determinant is the sum of the log scales — Kingma et al. (2016) reach better
-// log-likelihoods with two steps than planar flows with many. Sampling, all that training and importance sampling
-// need, is one pass per step; only the density of an arbitrary z would need the sequential inverse.
+/// \file
+/// vaelet/vae/flow.hpp — a posterior flow: an invertible map f of the Gaussian sample z₀ = μ + σ ⊙ ε, so that
+/// q(z|x) is the density of z = f(z₀), log q(z|x) = log N(z₀; μ, σ²) − log |det ∂f/∂z₀|. Any Flow can be given to a
+/// Vae (VaeParts::flow); InverseAutoregressiveFlow is the ready-made one.
+///
+/// \code
+///     vaelet::VaeParts<float> parts = vaelet::mlp_vae_parts<float>(config, rng);
+///     parts.flow = std::make_unique<vaelet::InverseAutoregressiveFlow<float>>(/*latent=*/20, /*steps=*/2, /*hidden=*/128, rng);
+///     vaelet::Vae<float> vae(std::move(parts));                 // or VaeConfig{.flow_steps = 2, .flow_hidden = 128}
+/// \endcode
+///
+/// Why IAF and not planar flows: a planar step moves z along one direction only, so it takes many steps to reshape
+/// a posterior in 20 or more dimensions (Rezende & Mohamed used up to 80), and its log-determinant is that of a
+/// rank-one update; an IAF step transforms every dimension at once, conditioned on the dimensions before it, and its
+/// Jacobian is triangular, so the log-determinant is the sum of the log scales — Kingma et al. (2016) reach better
+/// log-likelihoods with two steps than planar flows with many. Sampling, all that training and importance sampling
+/// need, is one pass per step; only the density of an arbitrary z would need the sequential inverse.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -30,29 +33,36 @@ class Flow {
 public:
     virtual ~Flow() = default;
 
+    /// The image of a sample and its log-determinant, both on the tape.
     struct Result {
-        Var<T> z;        // f(z₀), n × latent
-        Var<T> log_det;  // log |det ∂f/∂z₀| for each row, n × 1
+        Var<T> z;        ///< f(z₀), n × latent
+        Var<T> log_det;  ///< log |det ∂f/∂z₀| for each row, n × 1
     };
+    /// f(z₀) and log |det ∂f/∂z₀| for each row of `z0` (n × latent), recorded on `tape`; shape_error when z0 does
+    /// not have latent() columns.
     virtual Result forward(Tape<T>& tape, const Var<T>& z0) = 0;
     /// The latent dimensions it maps.
     virtual Index latent() const = 0;
+    /// Appends its parameters to `list`, their names prefixed with `prefix` (the Vae gives "flow.").
     virtual void collect_parameters(ParameterList<T>& list, const std::string& prefix) = 0;
     /// The type and sizes that rebuild it.
     virtual ModuleSpec spec() const = 0;
 };
 
+/// An owned flow; VaeParts::flow holds one, null for none.
 template <class T>
 using FlowPtr = std::unique_ptr<Flow<T>>;
 
-/// Inverse autoregressive flow (Kingma et al. 2016), without the encoder's context: each step computes, with a
-/// MADE (Germain et al. 2015: one hidden layer of `hidden` ReLU units, masked so that output i sees only the inputs
+/// Inverse autoregressive flow (Kingma et al., 2016), without the encoder's context: each step computes, with a
+/// MADE (Germain et al., 2015: one hidden layer of `hidden` ReLU units, masked so that output i sees only the inputs
 /// before i in the step's order), a shift mᵢ and a gate σᵢ = sigmoid(sᵢ + 1) from z₍<ᵢ₎, and moves
 /// zᵢ ← σᵢ·zᵢ + (1 − σᵢ)·mᵢ; log |det| = Σᵢ log σᵢ. The order is reversed from one step to the next. The +1 starts
 /// the gates near 0.73, so a new flow stays close to the identity, as the paper's forget-gate bias does.
 template <class T>
 class InverseAutoregressiveFlow : public Flow<T> {
 public:
+    /// `steps` IAF steps over `latent` dimensions, each MADE with `hidden` units, initialised from `rng`;
+    /// config_error when any of the three is below 1.
     InverseAutoregressiveFlow(Index latent, Index steps, Index hidden, Rng& rng) : latent_(latent), hidden_(hidden) {
         if (latent < 1) throw config_error("IAF: latent must be at least 1, got " + std::to_string(latent));
         if (steps < 1) throw config_error("IAF: steps must be at least 1, got " + std::to_string(steps));
@@ -79,6 +89,7 @@ public:
     }
 
     Index latent() const override { return latent_; }
+    /// The number of IAF steps.
     Index steps() const { return Index(steps_.size()); }
 
     /// Per step t: "<t>.in.*" (the MADE's hidden layer), "<t>.shift.*" and "<t>.gate.*" (its two outputs).
@@ -134,7 +145,7 @@ FlowPtr<T> make_flow(Index steps, Index hidden, Index latent, Rng& rng) {
     return std::make_unique<InverseAutoregressiveFlow<T>>(latent, steps, hidden, rng);
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_FLOW_TEMPLATES(prefix, T) \
     prefix template class InverseAutoregressiveFlow<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_FLOW_TEMPLATES)

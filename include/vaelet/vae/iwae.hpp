@@ -1,14 +1,17 @@
-// vaelet/vae/iwae.hpp — the importance-weighted bound (Burda et al. 2016): as a training objective, with the
-// doubly reparameterized gradient as an option, and as the k-sample estimate of log p(x).
-//
-//   auto terms = vaelet::iwae(vae, tape, x, rng, {/*samples=*/5});  // terms.loss = −mean IWAE-5 bound; backward it
-//   auto bound = vaelet::iwae_bound(vae, tape, x, 50, rng);          // n×1, differentiable
-//   vaelet::Matrix<double> log_px = vaelet::estimate_log_likelihood(vae, test_x, 5000, rng);   // n×1, no gradient
-//
-// With zᵢ ~ q(z|x), wᵢ = p(x|zᵢ) p(zᵢ) / q(zᵢ|x) and L_k = log (1/k) Σᵢ wᵢ: L_1 is the ELBO, L_k rises with k and
-// tends to log p(x). The k samples of each example are one batch of n·k rows through the decoder; the estimate of
-// log p(x) walks the samples in chunks and combines them with a running log-sum-exp, so k = 5000 needs no more
-// memory than a few thousand rows.
+/// \file
+/// vaelet/vae/iwae.hpp — the importance-weighted bound (Burda et al., 2016): as a training objective, with the
+/// doubly reparameterized gradient as an option, and as the k-sample estimate of log p(x).
+///
+/// \code
+///     auto terms = vaelet::iwae(vae, tape, x, rng, {/*samples=*/5});  // terms.loss = −mean IWAE-5 bound; backward it
+///     auto bound = vaelet::iwae_bound(vae, tape, x, 50, rng);          // n×1, differentiable
+///     vaelet::Matrix<double> log_px = vaelet::estimate_log_likelihood(vae, test_x, 5000, rng);   // n×1, no gradient
+/// \endcode
+///
+/// With zᵢ ~ q(z|x), wᵢ = p(x|zᵢ) p(zᵢ) / q(zᵢ|x) and L_k = log (1/k) Σᵢ wᵢ: L_1 is the ELBO, L_k rises with k and
+/// tends to log p(x). The k samples of each example are one batch of n·k rows through the decoder; the estimate of
+/// log p(x) walks the samples in chunks and combines them with a running log-sum-exp, so k = 5000 needs no more
+/// memory than a few thousand rows.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -99,13 +102,14 @@ Var<T> iwae_bound(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Index k, Rng& rng
     return log_sum_exp_per_row(log_importance_weights(vae, tape, x, k, rng, condition)) - T(std::log(double(k)));
 }
 
+/// The settings of iwae(): samples per example, the β weight, and DReG.
 struct IwaeOptions {
-    Index samples = 5;   // k, importance samples per example
-    double beta = 1.0;   // weight of log p(z) − log q(z|x) inside each log wᵢ (1: IWAE; a warm-up raises it)
-    bool dreg = false;   // the doubly reparameterized encoder gradient (Tucker et al. 2018)
+    Index samples = 5;   ///< k, importance samples per example
+    double beta = 1.0;   ///< weight of log p(z) − log q(z|x) inside each log wᵢ (1: IWAE; a warm-up raises it)
+    bool dreg = false;   ///< the doubly reparameterized encoder gradient (Tucker et al., 2018)
 };
 
-/// IWAE as a training objective (Burda et al. 2016): loss = −mean over the batch of the IWAE-k bound, with
+/// IWAE as a training objective (Burda et al., 2016): loss = −mean over the batch of the IWAE-k bound, with
 /// log wᵢ = log p(x|zᵢ) + β·(log p(zᵢ) − log q(zᵢ|x)). recon and kl are the Monte-Carlo means over the k samples
 /// of −log p(x|zᵢ) and of log q(zᵢ|x) − log p(zᵢ), so recon + kl is the k-sample estimate of −ELBO (kl_per_dim is
 /// kl, n × 1); forward.z and forward.out hold the n·k samples.
@@ -185,7 +189,7 @@ Matrix<double> estimate_log_likelihood(Vae<T>& vae, const Matrix<T>& data, Index
     return result;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_IWAE_TEMPLATES(prefix, T) \
     prefix template Var<T> log_importance_weights<T>(Vae<T>&, Tape<T>&, const Var<T>&, Index, Rng&, const typename Vae<T>::Condition&);                \
     prefix template Var<T> iwae_bound<T>(Vae<T>&, Tape<T>&, const Var<T>&, Index, Rng&, const typename Vae<T>::Condition&);                            \

@@ -1,20 +1,21 @@
-// vaelet/vae/likelihood.hpp — p(x|z) given the decoder's output: Bernoulli with logits, or Gaussian with a fixed
-// σ, a learned global σ, or a learned σ per output dimension, or "tabular" (a mixed table: Gaussians for the
-// numeric columns, a categorical per one-hot block). Densities are in nats with all constants.
-//
-//   vaelet::Likelihood<float> lik(vaelet::LikelihoodKind::bernoulli, 784);
-//   auto log_px = lik.log_prob(tape, decoder_out, x);   // n×1: log p(x_i | z_i)
-//   vaelet::Matrix<float> mean = lik.mean(decoder_out.value());   // σ(logits) or the Gaussian mean
-//
-// The likelihood is the model's choice of noise, kept apart from the decoder network: the same decoder can sit
-// under any of them, and only the learned-σ kinds add a parameter ("decoder.log_sigma").
-//
-// Tabular: x = [numeric columns (standardized) | one-hot block of categorical 1 | block 2 | …] as TabularLayout
-// (core/tabular_layout.hpp) describes and data/tabular.hpp produces. The decoder outputs the numeric means, then
-// one logit per category; log p(x|z) = Σ numeric log N(x | mean, σ²) with a learned σ per column + Σ blocks
-// Σ x ⊙ log softmax(logits).
-//
-//   vaelet::Likelihood<float> tab(vaelet::TabularLayout{3, {4, 2}});   // 3 numbers, categoricals of 4 and 2
+/// \file
+/// vaelet/vae/likelihood.hpp — p(x|z) given the decoder's output: Bernoulli with logits, or Gaussian with a fixed
+/// σ, a learned global σ, or a learned σ per output dimension, or "tabular" (a mixed table: Gaussians for the
+/// numeric columns, a categorical per one-hot block). Densities are in nats with all constants.
+///
+///     vaelet::Likelihood<float> lik(vaelet::LikelihoodKind::bernoulli, 784);
+///     auto log_px = lik.log_prob(tape, decoder_out, x);   // n×1: log p(x_i | z_i)
+///     vaelet::Matrix<float> mean = lik.mean(decoder_out.value());   // σ(logits) or the Gaussian mean
+///
+/// The likelihood is the model's choice of noise, kept apart from the decoder network: the same decoder can sit
+/// under any of them, and only the learned-σ kinds add a parameter ("decoder.log_sigma").
+///
+/// Tabular: x = [numeric columns (standardized) | one-hot block of categorical 1 | block 2 | …] as TabularLayout
+/// (core/tabular_layout.hpp) describes and data/tabular.hpp produces. The decoder outputs the numeric means, then
+/// one logit per category; log p(x|z) = Σ numeric log N(x | mean, σ²) with a learned σ per column + Σ blocks
+/// Σ x ⊙ log softmax(logits).
+///
+///     vaelet::Likelihood<float> tab(vaelet::TabularLayout{3, {4, 2}});   // 3 numbers, categoricals of 4 and 2
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -28,14 +29,17 @@
 
 namespace vaelet {
 
+/// The noise model p(x|z) of a Likelihood, and what the decoder's output means under it.
 enum class LikelihoodKind {
-    bernoulli,                  // x ∈ [0, 1] (need not be binary); decoder output = logits
-    gaussian_fixed,             // N(mean, σ²) with σ given
-    gaussian_learned,           // N(mean, σ²) with one learned σ
-    gaussian_learned_per_dim,   // N(mean, diag σ²) with one learned σ per output dimension
-    tabular,                    // numeric columns: N(mean, σ²) with a learned σ per column; one-hot blocks: softmax
+    bernoulli,                  ///< x ∈ [0, 1] (need not be binary); decoder output = logits
+    gaussian_fixed,             ///< N(mean, σ²) with σ given
+    gaussian_learned,           ///< N(mean, σ²) with one learned σ
+    gaussian_learned_per_dim,   ///< N(mean, diag σ²) with one learned σ per output dimension
+    tabular,                    ///< numeric columns: N(mean, σ²) with a learned σ per column; one-hot blocks: softmax
 };
 
+/// The kind's name in configs, flags and model files: "bernoulli", "gaussian" (fixed σ), "gaussian_learned",
+/// "gaussian_learned_per_dim", "tabular".
 inline const char* likelihood_name(LikelihoodKind k) {
     switch (k) {
         case LikelihoodKind::bernoulli: return "bernoulli";
@@ -47,6 +51,7 @@ inline const char* likelihood_name(LikelihoodKind k) {
     return "?";
 }
 
+/// The kind that likelihood_name() gives `name`; config_error naming the choices for any other name.
 inline LikelihoodKind parse_likelihood(const std::string& name) {
     for (LikelihoodKind k : {LikelihoodKind::bernoulli, LikelihoodKind::gaussian_fixed, LikelihoodKind::gaussian_learned,
                              LikelihoodKind::gaussian_learned_per_dim, LikelihoodKind::tabular})
@@ -55,9 +60,12 @@ inline LikelihoodKind parse_likelihood(const std::string& name) {
                        "'; use bernoulli, gaussian, gaussian_learned, gaussian_learned_per_dim or tabular");
 }
 
+/// p(x|z) given the decoder's output, a value type: the kind (LikelihoodKind), its width, σ and, for the kinds with
+/// a learned σ, the parameter log σ that the Vae lists as "decoder.log_sigma".
 template <class T>
 class Likelihood {
 public:
+    /// Bernoulli of width 0, until assigned a real one (VaeParts starts from it).
     Likelihood() = default;
 
     /// `dims` output dimensions; `sigma` is the fixed σ, or the initial σ of a learned one. Not for `tabular`,
@@ -126,10 +134,12 @@ public:
         return m;
     }
 
+    /// Appends the learned log σ to `list` as `prefix` + "log_sigma", when there is one (learned()).
     void collect_parameters(ParameterList<T>& list, const std::string& prefix) {
         if (learned()) list.push_back({prefix + "log_sigma", &log_sigma_});
     }
 
+    /// Which noise model it is.
     LikelihoodKind kind() const { return kind_; }
     /// True when the likelihood has a learned σ ("decoder.log_sigma"): tabular has one when it has numeric columns.
     bool learned() const {
@@ -189,7 +199,7 @@ private:
     TabularLayout layout_;
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_LIKELIHOOD_TEMPLATES(prefix, T) \
     prefix template class Likelihood<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_LIKELIHOOD_TEMPLATES)

@@ -1,13 +1,16 @@
-// vaelet/vae/model.hpp — the VAE composed of parts: an encoder module giving μ and log σ², the reparameterized
-// sampler, a decoder module, a likelihood and a prior; with evaluation helpers. Optionally conditional: a one-hot
-// label is fed to the encoder and the decoder. VaeConfig is the ready-made MLP composition.
-//
-//   vaelet::Rng rng(1);
-//   vaelet::Vae<float> vae(vaelet::VaeConfig{}, rng);          // 784-400-20, as PyTorch's example
-//   vaelet::Vae<float> own(std::move(my_encoder), std::move(my_decoder), likelihood, /*latent=*/20);
-//   vaelet::Matrix<float> x_hat = vae.reconstruct(batch);                           // σ(decoder(μ(x)))
-//   vaelet::Matrix<float> images = vae.generate(64, rng);                           // decode z ~ N(0, I)
-//   vaelet::Matrix<float> sevens = cvae.generate(8, rng, vaelet::one_hot<float>(std::vector<int>(8, 7), 10));
+/// \file
+/// vaelet/vae/model.hpp — the VAE composed of parts: an encoder module giving μ and log σ², the reparameterized
+/// sampler, a decoder module, a likelihood and a prior; with evaluation helpers. Optionally conditional: a one-hot
+/// label is fed to the encoder and the decoder. VaeConfig is the ready-made MLP composition.
+///
+/// \code
+///     vaelet::Rng rng(1);
+///     vaelet::Vae<float> vae(vaelet::VaeConfig{}, rng);          // 784-400-20, as PyTorch's example
+///     vaelet::Vae<float> own(std::move(my_encoder), std::move(my_decoder), likelihood, /*latent=*/20);
+///     vaelet::Matrix<float> x_hat = vae.reconstruct(batch);                           // σ(decoder(μ(x)))
+///     vaelet::Matrix<float> images = vae.generate(64, rng);                           // decode z ~ N(0, I)
+///     vaelet::Matrix<float> sevens = cvae.generate(8, rng, vaelet::one_hot<float>(std::vector<int>(8, 7), 10));
+/// \endcode
 #pragma once
 
 #include "vaelet/core/one_hot.hpp"  // conditions are one-hot labels
@@ -29,21 +32,23 @@
 
 namespace vaelet {
 
+/// The ready-made MLP VAE's settings (mlp_vae_parts); the defaults are PyTorch's example, 784-400-20 with ReLU and
+/// a Bernoulli likelihood. validate() checks them.
 struct VaeConfig {
-    Index input = 784;                 // features per example
-    std::vector<Index> hidden{400};    // encoder trunk widths; the decoder mirrors them
-    Index latent = 20;
-    Activation activation = Activation::relu;
-    LikelihoodKind likelihood = LikelihoodKind::bernoulli;
-    double sigma = 1.0;                // σ of a fixed Gaussian likelihood, or the start of a learned one
-    Index conditions = 0;              // > 0: a conditional VAE with a one-hot condition of this many classes
-    std::string prior = "standard";    // "standard" N(0, I), "vamp" (vae/vamp_prior.hpp), "two_layer" (vae/two_layer_prior.hpp)
-    Index pseudo_inputs = 500;         // the VampPrior's K
-    Index latent2 = 10;                // the two-layer prior's z₂ dimensions
-    std::vector<Index> hidden2{64};    // the two-layer prior's MLP widths (q(z₂|z₁); p(z₁|z₂) mirrors them)
-    Index flow_steps = 0;              // > 0: a posterior flow of this many IAF steps (vae/flow.hpp)
-    Index flow_hidden = 128;           // the hidden units of each IAF step's MADE
-    TabularLayout tabular;             // the column layout when likelihood == tabular (input = tabular.width())
+    Index input = 784;                 ///< features per example
+    std::vector<Index> hidden{400};    ///< encoder trunk widths; the decoder mirrors them
+    Index latent = 20;                 ///< dimensions of z
+    Activation activation = Activation::relu;  ///< after each trunk layer, in the encoder and the decoder
+    LikelihoodKind likelihood = LikelihoodKind::bernoulli;  ///< p(x|z)
+    double sigma = 1.0;                ///< σ of a fixed Gaussian likelihood, or the start of a learned one
+    Index conditions = 0;              ///< 0, or a conditional VAE with a one-hot condition of this many classes
+    std::string prior = "standard";    ///< "standard" N(0, I), "vamp" (vae/vamp_prior.hpp), "two_layer" (vae/two_layer_prior.hpp)
+    Index pseudo_inputs = 500;         ///< the VampPrior's K
+    Index latent2 = 10;                ///< the two-layer prior's z₂ dimensions
+    std::vector<Index> hidden2{64};    ///< the two-layer prior's MLP widths (q(z₂|z₁); p(z₁|z₂) mirrors them)
+    Index flow_steps = 0;              ///< 0, or a posterior flow of this many IAF steps (vae/flow.hpp)
+    Index flow_hidden = 128;           ///< the hidden units of each IAF step's MADE
+    TabularLayout tabular;             ///< the column layout when likelihood == tabular (input = tabular.width())
 
     /// Calls f(name, member) for every field but `tabular`, in order: the one list that model files and
     /// checkpoints write and read, and that parse_vae_config (train/model_file.hpp) accepts.
@@ -88,24 +93,24 @@ struct VaeConfig {
 /// The per-row results of one pass through the model, all on the tape.
 template <class T>
 struct VaeForward {
-    Posterior<T> q;  // μ and log σ² of q(z|x) (of its Gaussian, before a posterior flow)
-    Var<T> eps;      // the noise used for z
-    Var<T> z;        // z = μ + σ ⊙ ε, or f(μ + σ ⊙ ε) through a posterior flow f
-    Var<T> out;      // decoder output: logits or means
-    Var<T> z0;       // with a posterior flow: μ + σ ⊙ ε, the flow's input (empty without one)
-    Var<T> log_det;  // with a posterior flow: log |det ∂f/∂z₀| per row, n × 1 (empty without one)
+    Posterior<T> q;  ///< μ and log σ² of q(z|x) (of its Gaussian, before a posterior flow)
+    Var<T> eps;      ///< the noise used for z
+    Var<T> z;        ///< z = μ + σ ⊙ ε, or f(μ + σ ⊙ ε) through a posterior flow f
+    Var<T> out;      ///< decoder output: logits or means
+    Var<T> z0;       ///< with a posterior flow: μ + σ ⊙ ε, the flow's input (empty without one)
+    Var<T> log_det;  ///< with a posterior flow: log |det ∂f/∂z₀| per row, n × 1 (empty without one)
 };
 
 /// The parts of a VAE, for the constructor that takes them all at once (load_model builds a model this way).
 template <class T>
 struct VaeParts {
-    ModulePtr<T> encoder;      // n × (input + conditions) → n × 2·latent, read as [μ | log σ²]
-    ModulePtr<T> decoder;      // n × (latent + conditions) → the likelihood's parameters, n × input
-    Likelihood<T> likelihood;  // p(x|z); its width is the model's input width
-    Index latent = 0;
-    Index conditions = 0;      // > 0: a conditional VAE; a one-hot condition goes into the encoder and the decoder
-    PriorPtr<T> prior;         // p(z); null means N(0, I)
-    FlowPtr<T> flow;           // a posterior flow on the encoder's Gaussian sample; null means none
+    ModulePtr<T> encoder;      ///< n × (input + conditions) → n × 2·latent, read as [μ | log σ²]
+    ModulePtr<T> decoder;      ///< n × (latent + conditions) → the likelihood's parameters, n × input
+    Likelihood<T> likelihood;  ///< p(x|z); its width is the model's input width
+    Index latent = 0;          ///< dimensions of z, at least 1
+    Index conditions = 0;      ///< 0, or a conditional VAE's classes: a one-hot condition goes into the encoder and the decoder
+    PriorPtr<T> prior;         ///< p(z); null means N(0, I)
+    FlowPtr<T> flow;           ///< a posterior flow on the encoder's Gaussian sample; null means none
 };
 
 /// The MLP VAE of `config` as parts: mlp_encoder, mlp_decoder mirroring it, the configured likelihood and prior.
@@ -153,8 +158,10 @@ public:
     /// A VAE of an encoder and a decoder (module values or ModulePtrs), a likelihood over `likelihood.width()`
     /// features and `latent` dimensions; the prior is N(0, I).
     ///
-    ///   vaelet::Vae<float> vae(std::move(encoder), std::move(decoder),
-    ///                          vaelet::Likelihood<float>(vaelet::LikelihoodKind::bernoulli, 784), /*latent=*/20);
+    /// \code
+    ///     vaelet::Vae<float> vae(std::move(encoder), std::move(decoder),
+    ///                            vaelet::Likelihood<float>(vaelet::LikelihoodKind::bernoulli, 784), /*latent=*/20);
+    /// \endcode
     template <class E, class D, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, VaeConfig>>>
     Vae(E&& encoder, D&& decoder, Likelihood<T> likelihood, Index latent, Index conditions = 0)
         : Vae(VaeParts<T>{module_ptr(std::forward<E>(encoder)), module_ptr(std::forward<D>(decoder)),
@@ -164,7 +171,7 @@ public:
     /// its weights initialised from `rng`.
     Vae(const VaeConfig& config, Rng& rng) : Vae(mlp_vae_parts<T>(config, rng)) {}
 
-    Vae(const Vae&) = delete;  // parameter lists and tapes point into the model
+    Vae(const Vae&) = delete;  ///< not copyable: parameter lists and tapes point into the model
     Vae& operator=(const Vae&) = delete;
 
     /// The one-hot condition (n × conditions) of a conditional model on a tape, or none. Every function that runs
@@ -180,6 +187,7 @@ public:
     Posterior<T> encode(Tape<T>& tape, const Var<T>& x, const Condition& c = std::nullopt) {
         return split_posterior(encoder_->forward(tape, with_condition(x, c)), latent_);
     }
+    /// The decoder's output for z (n × latent): the likelihood's parameters, logits or means, n × input.
     Var<T> decode(Tape<T>& tape, const Var<T>& z, const Condition& c = std::nullopt) {
         return decoder_->forward(tape, with_condition(z, c));
     }
@@ -261,6 +269,7 @@ public:
         return list;
     }
 
+    /// The number of scalars in named_parameters().
     Index parameter_count() {
         Index n = 0;
         for (auto& p : named_parameters()) n += p.param->size();
@@ -269,14 +278,20 @@ public:
 
     /// Features per example (the likelihood's width).
     Index input() const { return likelihood_.width(); }
+    /// Dimensions of z.
     Index latent() const { return latent_; }
     /// Classes of the one-hot condition; 0 for an unconditional model.
     Index conditions() const { return conditions_; }
 
+    /// The encoder module, n × (input + conditions) → n × 2·latent.
     Module<T>& encoder() { return *encoder_; }
+    /// The decoder module, n × (latent + conditions) → n × input.
     Module<T>& decoder() { return *decoder_; }
+    /// p(x|z).
     Likelihood<T>& likelihood() { return likelihood_; }
+    /// p(x|z).
     const Likelihood<T>& likelihood() const { return likelihood_; }
+    /// p(z): the one given, or N(0, I).
     Prior<T>& prior() { return *prior_; }
     /// The posterior flow, or null.
     Flow<T>* flow() { return flow_.get(); }
@@ -308,7 +323,7 @@ private:
     Tape<T> tape_;  // for the evaluation helpers
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_MODEL_TEMPLATES(prefix, T) \
     prefix template VaeParts<T> mlp_vae_parts<T>(const VaeConfig&, Rng&); \
     prefix template class Vae<T>;

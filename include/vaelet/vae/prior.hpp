@@ -1,10 +1,11 @@
-// vaelet/vae/prior.hpp — the prior p(z) of a VAE, behind a small interface: its KL to the posterior, its density
-// and its samples. StandardNormalPrior, N(0, I), is the classic choice; a learned prior (VampPrior in
-// vae/vamp_prior.hpp) implements the same members and may own parameters.
-//
-//   vaelet::StandardNormalPrior<float> prior;
-//   auto kl = prior.kl_per_dim(q, z, rng);      // n × latent, closed form
-//   vaelet::Matrix<float> z0 = prior.sample(64, 20, rng);
+/// \file
+/// vaelet/vae/prior.hpp — the prior p(z) of a VAE, behind a small interface: its KL to the posterior, its density
+/// and its samples. StandardNormalPrior, N(0, I), is the classic choice; a learned prior (VampPrior in
+/// vae/vamp_prior.hpp) implements the same members and may own parameters.
+///
+///     vaelet::StandardNormalPrior<float> prior;
+///     auto kl = prior.kl_per_dim(q, z, rng);      // n × latent, closed form
+///     vaelet::Matrix<float> z0 = prior.sample(64, 20, rng);
 #pragma once
 
 #include "vaelet/core/random.hpp"
@@ -17,6 +18,8 @@
 
 namespace vaelet {
 
+/// The prior p(z) of a Vae: its KL to the posterior, its density and its samples. A Vae owns one (VaeParts::prior);
+/// implement it for a prior of your own, as StandardNormalPrior, VampPrior and TwoLayerPrior do.
 template <class T>
 class Prior {
 public:
@@ -51,6 +54,7 @@ public:
     }
 };
 
+/// An owned prior; null in VaeParts::prior means N(0, I).
 template <class T>
 using PriorPtr = std::unique_ptr<Prior<T>>;
 

@@ -1,6 +1,7 @@
-// vaelet/vae/priors.hpp — the prior a model configuration names (VaeConfig, ConvVaeConfig: fields prior,
-// pseudo_inputs, latent2, hidden2), checked and built: "standard" N(0, I), "vamp" the VampPrior
-// (vae/vamp_prior.hpp), "two_layer" a second stochastic layer (vae/two_layer_prior.hpp).
+/// \file
+/// vaelet/vae/priors.hpp — the prior a model configuration names (VaeConfig, ConvVaeConfig: fields prior,
+/// pseudo_inputs, latent2, hidden2), checked and built: "standard" N(0, I), "vamp" the VampPrior
+/// (vae/vamp_prior.hpp), "two_layer" a second stochastic layer (vae/two_layer_prior.hpp).
 #pragma once
 
 #include "vaelet/vae/two_layer_prior.hpp"

@@ -1,9 +1,10 @@
-// vaelet/vae/sampler.hpp — the reparameterization trick and prior samples.
-//
-//   auto z = vaelet::reparameterize(q.mu, q.logvar, rng);     // z = μ + exp(½ log σ²) ⊙ ε, ε ~ N(0, I)
-//   vaelet::Matrix<float> z0 = vaelet::sample_prior<float>(64, 20, rng);
-//
-// ε is drawn into a constant node (reused buffer), so gradients flow to μ and log σ² but not into ε.
+/// \file
+/// vaelet/vae/sampler.hpp — the reparameterization trick and prior samples.
+///
+///     auto z = vaelet::reparameterize(q.mu, q.logvar, rng);     // z = μ + exp(½ log σ²) ⊙ ε, ε ~ N(0, I)
+///     vaelet::Matrix<float> z0 = vaelet::sample_prior<float>(64, 20, rng);
+///
+/// ε is drawn into a constant node (reused buffer), so gradients flow to μ and log σ² but not into ε.
 #pragma once
 
 #include "vaelet/core/ops.hpp"

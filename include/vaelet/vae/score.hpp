@@ -1,8 +1,9 @@
-// vaelet/vae/score.hpp — per-example scores of a trained VAE: the negative ELBO (how unlikely the model finds an
-// example; high = anomalous) and the reconstruction error through the posterior mean.
-//
-//   vaelet::Rng rng(1);
-//   auto s = vaelet::score_examples(vae, x, rng);      // s.neg_elbo, s.recon_error: n×1, nats
+/// \file
+/// vaelet/vae/score.hpp — per-example scores of a trained VAE: the negative ELBO (how unlikely the model finds an
+/// example; high = anomalous) and the reconstruction error through the posterior mean.
+///
+///     vaelet::Rng rng(1);
+///     auto s = vaelet::score_examples(vae, x, rng);      // s.neg_elbo, s.recon_error: n×1, nats
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -10,9 +11,10 @@
 
 namespace vaelet {
 
+/// The per-example scores of score_examples(), n×1 each, in nats; high means the model finds the example unlikely.
 struct ExampleScores {
-    Matrix<double> neg_elbo;     // −ELBO = E_q[−log p(x|z)] + KL(q ‖ p), the expectation over `samples` draws
-    Matrix<double> recon_error;  // −log p(x | z = the code of x: μ(x), or its image through a flow): deterministic
+    Matrix<double> neg_elbo;     ///< −ELBO = E_q[−log p(x|z)] + KL(q ‖ p), the expectation over `samples` draws
+    Matrix<double> recon_error;  ///< −log p(x | z = the code of x: μ(x), or its image through a flow): deterministic
 };
 
 /// Scores every row of x (n × input). `conditions` (n × classes one-hot) for a conditional model.
@@ -40,7 +42,7 @@ ExampleScores score_examples(Vae<T>& vae, const Matrix<T>& x, Rng& rng, int samp
     return s;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_SCORE_TEMPLATES(prefix, T) \
     prefix template ExampleScores score_examples<T>(Vae<T>&, const Matrix<T>&, Rng&, int, const typename Vae<T>::ConditionMatrix&);
 VAELET_EXTERN_TEMPLATES(VAELET_SCORE_TEMPLATES)

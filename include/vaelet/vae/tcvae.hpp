@@ -1,27 +1,32 @@
-// vaelet/vae/tcvae.hpp — β-TCVAE (Chen et al. 2018): the ELBO's KL split into the index-code mutual information,
-// the total correlation of the aggregate posterior and the dimension-wise KL, each with its own weight; a large
-// weight on the total correlation alone asks for independent latent dimensions (disentangling) without pressing on
-// the other two.
-//
-//   vaelet::TcvaeOptions opt;  opt.beta = 6;  opt.dataset_size = train.size();
-//   auto terms = vaelet::tcvae(vae, tape, x, rng, opt);     // terms.loss; terms.mutual_information, …, n × 1
-//   tape.backward(terms.loss);
-//
-// With z ~ q(z|x) per row, q(z) = (1/N) Σₙ q(z|xₙ) the aggregate posterior over the N training examples and q(z_d)
-// its marginals, for each row:
-//   mutual information   log q(z|x) − log q(z)
-//   total correlation    log q(z) − Σ_d log q(z_d)
-//   dimension-wise KL    Σ_d log q(z_d) − log p(z)
-// which add up to the one-sample KL, log q(z|x) − log p(z). q(z) and q(z_d) are estimated from the M rows of the
-// batch as q(zᵢ) ≈ Σⱼ wᵢⱼ q(zᵢ|xⱼ), and the same per dimension, with the weights of
-//   minibatch-weighted sampling ("mws", the paper's Appendix C.1 and its code): wᵢⱼ = 1/(N·M) for all j;
-//   stratified weights ("stratified"): 1/N for the row's own example, (N − 1)/(N·(M − 1)) for each of the others.
-// The two give the same gradient up to the weight of a row's own term. MWS's weights sum to 1/N, not 1: its log q(z)
-// is log N too low, so its mutual information reads log N and its total correlation (D − 1)·log N higher than the
-// quantities (its dimension-wise KL D·log N lower) — constants that do not change the gradient but make the logged
-// values hard to read. The stratified weights sum to 1, estimate each density without bias, and are exact when
-// the batch is the whole data set (N = M). The estimates need the whole batch, so a data-parallel trainer refuses
-// this objective.
+/// \file
+/// vaelet/vae/tcvae.hpp — β-TCVAE (Chen et al., 2018): the ELBO's KL split into the index-code mutual information,
+/// the total correlation of the aggregate posterior and the dimension-wise KL, each with its own weight; a large
+/// weight on the total correlation alone asks for independent latent dimensions (disentangling) without pressing on
+/// the other two.
+///
+///     vaelet::TcvaeOptions opt;  opt.beta = 6;  opt.dataset_size = train.size();
+///     auto terms = vaelet::tcvae(vae, tape, x, rng, opt);     // terms.loss; terms.mutual_information, …, n × 1
+///     tape.backward(terms.loss);
+///
+/// With z ~ q(z|x) per row, q(z) = (1/N) Σₙ q(z|xₙ) the aggregate posterior over the N training examples and q(z_d)
+/// its marginals, for each row:
+///
+///     mutual information   log q(z|x) − log q(z)
+///     total correlation    log q(z) − Σ_d log q(z_d)
+///     dimension-wise KL    Σ_d log q(z_d) − log p(z)
+///
+/// which add up to the one-sample KL, log q(z|x) − log p(z). q(z) and q(z_d) are estimated from the M rows of the
+/// batch as q(zᵢ) ≈ Σⱼ wᵢⱼ q(zᵢ|xⱼ), and the same per dimension, with the weights of
+///
+///     minibatch-weighted sampling ("mws", the paper's Appendix C.1 and its code): wᵢⱼ = 1/(N·M) for all j;
+///     stratified weights ("stratified"): 1/N for the row's own example, (N − 1)/(N·(M − 1)) for each of the others.
+///
+/// The two give the same gradient up to the weight of a row's own term. MWS's weights sum to 1/N, not 1: its log q(z)
+/// is log N too low, so its mutual information reads log N and its total correlation (D − 1)·log N higher than the
+/// quantities (its dimension-wise KL D·log N lower) — constants that do not change the gradient but make the logged
+/// values hard to read. The stratified weights sum to 1, estimate each density without bias, and are exact when
+/// the batch is the whole data set (N = M). The estimates need the whole batch, so a data-parallel trainer refuses
+/// this objective.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -33,12 +38,13 @@
 
 namespace vaelet {
 
+/// The settings of tcvae(): the three weights, the data set's size and the estimator of q(z).
 struct TcvaeOptions {
-    double alpha = 1.0;       // weight of the mutual information
-    double beta = 1.0;        // weight of the total correlation (the β of β-TCVAE; the paper often takes 6)
-    double gamma = 1.0;       // weight of the dimension-wise KL
-    Index dataset_size = 0;   // N, the examples the aggregate posterior is over (0: the batch is the data set)
-    std::string estimator = "mws";  // "mws" (minibatch-weighted sampling) or "stratified" (see above)
+    double alpha = 1.0;       ///< weight of the mutual information
+    double beta = 1.0;        ///< weight of the total correlation (the β of β-TCVAE; the paper often takes 6)
+    double gamma = 1.0;       ///< weight of the dimension-wise KL
+    Index dataset_size = 0;   ///< N, the examples the aggregate posterior is over (0: the batch is the data set)
+    std::string estimator = "mws";  ///< "mws" (minibatch-weighted sampling) or "stratified" (see above)
 };
 
 namespace detail {
@@ -105,7 +111,7 @@ ElboTerms<T> tcvae(Vae<T>& vae, Tape<T>& tape, const Var<T>& x, Rng& rng, const 
     return terms;
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_TCVAE_TEMPLATES(prefix, T) \
     prefix template ElboTerms<T> tcvae<T>(Vae<T>&, Tape<T>&, const Var<T>&, Rng&, const TcvaeOptions&, const typename Vae<T>::Condition&);
 VAELET_EXTERN_TEMPLATES(VAELET_TCVAE_TEMPLATES)

@@ -1,16 +1,19 @@
-// vaelet/vae/two_layer_prior.hpp — two stochastic layers (the IWAE paper's two-layer model, Burda et al. 2016,
-// §5): x ← z₁ ← z₂ with p(z₂) = N(0, I) and p(z₁|z₂) = N(μ(z₂), σ²(z₂)), inferred by q(z₁|x) (the Vae's encoder)
-// and q(z₂|z₁). Written as the prior of z₁: p(z₁) = ∫ p(z₁|z₂) p(z₂) dz₂, itself a small VAE on z₁.
-//
-//   vaelet::VaeParts<float> parts = vaelet::mlp_vae_parts<float>(config, rng);        // x → z₁ → x
-//   parts.prior = vaelet::two_layer_prior<float>(/*latent=*/20, /*latent2=*/10, {64}, vaelet::Activation::tanh, rng);
-//   vaelet::Vae<float> vae(std::move(parts));           // or VaeConfig{.prior = "two_layer", .latent2 = 10}
-//
-// log_prob(z₁) draws z₂ ~ q(z₂|z₁) and returns log p(z₁|z₂) + log p(z₂) − log q(z₂|z₁), a one-sample lower bound of
-// log p(z₁). Put into the ELBO (KL = log q(z₁|x) − that) it gives the two-layer ELBO; put into an importance weight
-// p(x|z₁) p(z₁) / q(z₁|x) it gives p(x|z₁) p(z₁|z₂) p(z₂) / (q(z₁|x) q(z₂|z₁)), the two-layer model's weight under
-// the joint proposal — so iwae(), iwae_bound() and estimate_log_likelihood() are the two-layer model's own, whose
-// estimate of log p(x) is consistent as k grows. The noise of z₂ comes from the caller's stream, after z₁'s.
+/// \file
+/// vaelet/vae/two_layer_prior.hpp — two stochastic layers (the IWAE paper's two-layer model, Burda et al., 2016,
+/// §5): x ← z₁ ← z₂ with p(z₂) = N(0, I) and p(z₁|z₂) = N(μ(z₂), σ²(z₂)), inferred by q(z₁|x) (the Vae's encoder)
+/// and q(z₂|z₁). Written as the prior of z₁: p(z₁) = ∫ p(z₁|z₂) p(z₂) dz₂, itself a small VAE on z₁.
+///
+/// \code
+///     vaelet::VaeParts<float> parts = vaelet::mlp_vae_parts<float>(config, rng);        // x → z₁ → x
+///     parts.prior = vaelet::two_layer_prior<float>(/*latent=*/20, /*latent2=*/10, {64}, vaelet::Activation::tanh, rng);
+///     vaelet::Vae<float> vae(std::move(parts));           // or VaeConfig{.prior = "two_layer", .latent2 = 10}
+/// \endcode
+///
+/// log_prob(z₁) draws z₂ ~ q(z₂|z₁) and returns log p(z₁|z₂) + log p(z₂) − log q(z₂|z₁), a one-sample lower bound of
+/// log p(z₁). Put into the ELBO (KL = log q(z₁|x) − that) it gives the two-layer ELBO; put into an importance weight
+/// p(x|z₁) p(z₁) / q(z₁|x) it gives p(x|z₁) p(z₁|z₂) p(z₂) / (q(z₁|x) q(z₂|z₁)), the two-layer model's weight under
+/// the joint proposal — so iwae(), iwae_bound() and estimate_log_likelihood() are the two-layer model's own, whose
+/// estimate of log p(x) is consistent as k grows. The noise of z₂ comes from the caller's stream, after z₁'s.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -27,6 +30,9 @@
 
 namespace vaelet {
 
+/// A second stochastic layer as the prior of z₁ (the header explains the model): log_prob gives a one-sample lower
+/// bound of log p(z₁), drawing z₂ ~ q(z₂|z₁) from the caller's `rng`, and kl_per_dim the one-sample estimate
+/// log q(z₁|x) − that bound, n × 1. Parameters under "prior.encoder." and "prior.decoder.".
 template <class T>
 class TwoLayerPrior : public Prior<T> {
 public:
@@ -84,6 +90,7 @@ public:
         decoder_->collect_parameters(list, prefix + "decoder.");
     }
 
+    /// Dimensions of z₂.
     Index latent2() const { return latent2_; }
 
 private:
@@ -103,7 +110,7 @@ PriorPtr<T> two_layer_prior(Index latent, Index latent2, const std::vector<Index
                                               latent, latent2);
 }
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_TWO_LAYER_PRIOR_TEMPLATES(prefix, T) \
     prefix template class TwoLayerPrior<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_TWO_LAYER_PRIOR_TEMPLATES)

@@ -1,14 +1,17 @@
-// vaelet/vae/vamp_prior.hpp — the VampPrior (Tomczak & Welling 2018): p(z) = (1/K) Σₖ q(z|uₖ), the mixture of the
-// encoder's own posteriors at K learned pseudo-inputs uₖ. The prior learns where the posteriors lie, so the KL
-// stops pulling every posterior towards N(0, I); the paper reports ~1–2 nats better log-likelihoods on MNIST.
-//
-//   vaelet::VaeParts<float> parts = vaelet::mlp_vae_parts<float>(config, rng);
-//   parts.prior = std::make_unique<vaelet::VampPrior<float>>(/*pseudo_inputs=*/500, /*input=*/784, rng);
-//   vaelet::Vae<float> vae(std::move(parts));                // or VaeConfig{.prior = "vamp", .pseudo_inputs = 500}
-//
-// The pseudo-inputs are a parameter, "prior.pseudo_inputs" (K × input), trained with the rest; each log p(z) runs
-// the encoder over them (K rows), so a step costs about as much as one on a batch K rows larger. KL(q ‖ p) has no
-// closed form: kl_per_dim gives the one-sample estimate log q(z|x) − log p(z), n × 1.
+/// \file
+/// vaelet/vae/vamp_prior.hpp — the VampPrior (Tomczak & Welling 2018): p(z) = (1/K) Σₖ q(z|uₖ), the mixture of the
+/// encoder's own posteriors at K learned pseudo-inputs uₖ. The prior learns where the posteriors lie, so the KL
+/// stops pulling every posterior towards N(0, I); the paper reports ~1–2 nats better log-likelihoods on MNIST.
+///
+/// \code
+///     vaelet::VaeParts<float> parts = vaelet::mlp_vae_parts<float>(config, rng);
+///     parts.prior = std::make_unique<vaelet::VampPrior<float>>(/*pseudo_inputs=*/500, /*input=*/784, rng);
+///     vaelet::Vae<float> vae(std::move(parts));                // or VaeConfig{.prior = "vamp", .pseudo_inputs = 500}
+/// \endcode
+///
+/// The pseudo-inputs are a parameter, "prior.pseudo_inputs" (K × input), trained with the rest; each log p(z) runs
+/// the encoder over them (K rows), so a step costs about as much as one on a batch K rows larger. KL(q ‖ p) has no
+/// closed form: kl_per_dim gives the one-sample estimate log q(z|x) − log p(z), n × 1.
 #pragma once
 
 #include "vaelet/core/extern_templates.hpp"
@@ -20,6 +23,9 @@
 
 namespace vaelet {
 
+/// The VampPrior, p(z) = (1/K) Σₖ q(z|uₖ) over K learned pseudo-inputs uₖ (the header explains it). It runs the
+/// Vae's own encoder, so it serves an unconditional model only; kl_per_dim is the one-sample estimate
+/// log q(z|x) − log p(z), n × 1.
 template <class T>
 class VampPrior : public Prior<T> {
 public:
@@ -96,7 +102,7 @@ private:
     Tape<T> tape_;  // for sample()
 };
 
-// The compiled mode's list (core/extern_templates.hpp).
+/// The compiled mode's list of this header's templates (core/extern_templates.hpp).
 #define VAELET_VAMP_PRIOR_TEMPLATES(prefix, T) \
     prefix template class VampPrior<T>;
 VAELET_EXTERN_TEMPLATES(VAELET_VAMP_PRIOR_TEMPLATES)
