@@ -24,6 +24,8 @@
 #include <string>
 #include <deque>
 
+/// \namespace vaelet
+/// Everything public in vaelet: the tape, layers, optimizers, VAEs, data, I/O, training; `detail` is internal.
 namespace vaelet {
 
 /// Every op the tape knows. `op_name` gives the name used in errors; tests check each one's gradient.
