@@ -205,8 +205,8 @@ def _conv_args(spec):
     return s["in_channels"], s["out_channels"], (s["kernel_height"], s["kernel_width"]), s["stride"], s["padding"]
 
 
-class Conv2d(nn.Conv2d):
-    """nn.Conv2d on vaelet's rows: each row an in_channels × height × width image, each output row flattened."""
+class _OnRows:
+    """A convolution on vaelet's rows: each row an in_channels × height × width image, each output row flattened."""
 
     def __init__(self, spec):
         super().__init__(*_conv_args(spec))
@@ -216,15 +216,12 @@ class Conv2d(nn.Conv2d):
         return super().forward(x.reshape(-1, *self.image)).flatten(1)
 
 
-class ConvTranspose2d(nn.ConvTranspose2d):
-    """nn.ConvTranspose2d (output_padding 0, as vaelet's) on vaelet's rows, as Conv2d."""
+class Conv2d(_OnRows, nn.Conv2d):
+    """nn.Conv2d on vaelet's rows."""
 
-    def __init__(self, spec):
-        super().__init__(*_conv_args(spec))
-        self.image = (spec["sizes"]["in_channels"], spec["sizes"]["height"], spec["sizes"]["width"])
 
-    def forward(self, x):
-        return super().forward(x.reshape(-1, *self.image)).flatten(1)
+class ConvTranspose2d(_OnRows, nn.ConvTranspose2d):
+    """nn.ConvTranspose2d (output_padding 0, as vaelet's) on vaelet's rows."""
 
 
 class Softplus(nn.Module):
