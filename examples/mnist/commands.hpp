@@ -45,6 +45,7 @@ int run_decompress(const ToolArgs& args);
 int run_generate(const ToolArgs& args);
 int run_classify(const ToolArgs& args);
 int run_anomaly(const ToolArgs& args);
+int run_export(const ToolArgs& args);
 
 
 }  // namespace mnist

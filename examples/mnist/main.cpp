@@ -1,5 +1,5 @@
 // vaelet-mnist — train a VAE on MNIST or Fashion-MNIST and use it: sample, reconstruct, interpolate, draw the
-// latent manifold, export latents, score images, estimate log-likelihoods. `vaelet-mnist --help` lists it all.
+// latent manifold, export latents, score images, estimate log-likelihoods, export ONNX graphs. `vaelet-mnist --help` lists it all.
 #include "../common/command.hpp"
 #include "commands.hpp"
 
@@ -123,6 +123,11 @@ int main(int argc, char** argv) {
     anomaly->add_option("--out", a.out, "PNG of the most and least anomalous test images");
     add_common(anomaly);
 
+    auto* export_graphs = app.add_subcommand("export", "write the model as ONNX graphs: encoder.onnx, decoder.onnx and "
+                                             "reconstruction.onnx (docs/deploy.md)");
+    add_ckpt(export_graphs);
+    add_out(export_graphs, "directory for the .onnx files (created when missing)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -146,6 +151,7 @@ int main(int argc, char** argv) {
         if (*generate) return mnist::run_generate(a);
         if (*classify) return mnist::run_classify(a);
         if (*anomaly) return mnist::run_anomaly(a);
+        if (*export_graphs) return mnist::run_export(a);
         return 1;  // require_subcommand(1) makes this unreachable
     });
 }

@@ -1,4 +1,6 @@
-// vaelet-mnist sample | reconstruct | interpolate | manifold | encode | score | eval: using a trained checkpoint.
+// vaelet-mnist sample | reconstruct | interpolate | manifold | encode | score | eval | export: using a trained
+// checkpoint.
+#include "../common/export_onnx.hpp"
 #include "../common/program.hpp"
 #include "commands.hpp"
 #include "load.hpp"
@@ -109,6 +111,12 @@ vaelet::TrainedModel<T> load_model(const ToolArgs& a) {
                                   " inputs, which are no square image");
     m.config.extra = {{"image_rows", side}, {"image_cols", side}};
     return m;
+}
+
+int run_export(const ToolArgs& a) {
+    auto vae = load(a).vae;
+    examples::export_onnx_graphs(*vae, a.out);
+    return 0;
 }
 
 int run_sample(const ToolArgs& a) {

@@ -41,6 +41,7 @@ int run_encode(const ToolArgs& args);
 int run_segment(const ToolArgs& args);
 int run_generate(const ToolArgs& args);
 int run_score(const ToolArgs& args);
+int run_export(const ToolArgs& args);
 
 
 }  // namespace tabular

@@ -57,6 +57,11 @@ int main(int argc, char** argv) {
     score->add_option("--samples", a.samples, "samples of z per row for the -ELBO")->capture_default_str();
     score->add_option("--truth", a.truth, "a column flagging known outliers with 1 (others 0): print the AUROC");
 
+    auto* export_graphs = app.add_subcommand("export", "write the model as ONNX graphs (encoder.onnx, decoder.onnx, "
+                                             "reconstruction.onnx) and the column encoding (columns.json)");
+    export_graphs->add_option("--ckpt", a.ckpt, "checkpoint.safetensors of a vaelet-tabular train run")->required();
+    export_graphs->add_option("--out", a.out, "directory for the files (created when missing)")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -70,6 +75,7 @@ int main(int argc, char** argv) {
         if (*segment) return tabular::run_segment(a);
         if (*generate) return tabular::run_generate(a);
         if (*score) return tabular::run_score(a);
+        if (*export_graphs) return tabular::run_export(a);
         return 1;  // require_subcommand(1) makes this unreachable
     });
 }

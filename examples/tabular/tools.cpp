@@ -1,9 +1,11 @@
-// vaelet-tabular encode | segment | generate | score: using a trained checkpoint on a CSV file. Every output is a
-// CSV file written atomically (vaelet::write_csv), its rows named by the table's id columns (or "row").
+// vaelet-tabular encode | segment | generate | score | export: using a trained checkpoint on a CSV file. Every output
+// is written atomically (vaelet::write_csv), a CSV file's rows named by the table's id columns (or "row").
+#include "../common/export_onnx.hpp"
 #include "../common/program.hpp"
 #include "commands.hpp"
 #include "table_io.hpp"
 
+#include <vaelet/core/atomic_file.hpp>
 #include <vaelet/stats/cluster_scores.hpp>
 #include <vaelet/stats/kmeans.hpp>
 #include <vaelet/stats/roc.hpp>
@@ -14,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -246,6 +249,18 @@ int run_score(const ToolArgs& a) {
                     "  by reconstruction error  %.3f\n",
                     a.truth.c_str(), positives, flags.size(), auc_elbo, auc_recon);
     }
+    return 0;
+}
+
+int run_export(const ToolArgs& a) {
+    Loaded m = load(a);
+    examples::export_onnx_graphs(*m.vae, a.out);
+    // The graphs take the encoded table; columns.json says how CSV columns become its columns, and back
+    // (data/tabular.hpp, TabularEncoder::to_json).
+    const std::string columns = (std::filesystem::path(a.out) / "columns.json").string();
+    vaelet::write_file_atomic(columns, m.encoder.to_json().dump(2) + "\n");
+    std::cout << "wrote " << columns << "  the column encoding: x is each numeric column as (value - mean) / std, "
+                 "then a one-hot block over each categorical column's levels, both in the listed order\n";
     return 0;
 }
 

@@ -183,3 +183,22 @@ TEST_CASE("tabular tools: a table without the ignored and id columns, in another
     CHECK(scores[1][0] == "1");
     CHECK(scores[5][0] == "5");
 }
+
+#ifdef VAELET_TABULAR_HAS_ONNX
+TEST_CASE("tabular export: the three ONNX graphs on the encoded table, and columns.json, the encoder that makes it") {
+    const TrainedRun& t = trained_run();
+    TempDir dir;
+    const fs::path out = dir / "onnx";
+    const Result r = run({"export", "--ckpt", t.ckpt.string(), "--out", out.string()});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    for (const char* graph : {"encoder", "decoder", "reconstruction"}) CHECK(fs::file_size(out / (std::string(graph) + ".onnx")) > 500);
+    CHECK(r.output.find("x[batch,5] -> mu[batch,2], logvar[batch,2], code[batch,2]") != std::string::npos);
+    CHECK(r.output.find("z[batch,2] -> output[batch,5], mean[batch,5]") != std::string::npos);
+    const auto columns = vaelet::TabularEncoder::from_json(nlohmann::json::parse(read_file(out / "columns.json")));
+    const auto trained = vaelet::TabularEncoder::from_json(vaelet::read_checkpoint_config(t.ckpt.string()).extra.at("encoder"));
+    CHECK(columns.to_json() == trained.to_json());
+    CHECK(columns.feature_names() == std::vector<std::string>{"spend", "visits", "channel=app", "channel=store", "channel=web"});
+    CHECK(tmp_files(out).empty());
+}
+#endif

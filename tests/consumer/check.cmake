@@ -5,7 +5,7 @@
 #   MODE=pkg_config        install, then compile main.cpp with `pkg-config --cflags --libs vaelet` alone (no CMake)
 # MODE=find_package also builds the program in the compiled mode (vaelet::compiled, from the installed sources).
 # Also given: WORK_DIR (emptied first), GENERATOR, CXX, EXPECTED_VERSION, WITH_MPI (ON: also build and run a
-# program on vaelet::mpi, as one process). Any failing step fails the test and shows that step's output.
+# program on vaelet::mpi, as one process), WITH_ONNX (ON: also one on vaelet::onnx, which exports a model). Any failing step fails the test and shows that step's output.
 
 function(run)
     execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
@@ -36,7 +36,7 @@ if(MODE STREQUAL "pkg_config")
     return()
 endif()
 set(configure -S "${CMAKE_CURRENT_LIST_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX}"
-              "-DWITH_MPI=${WITH_MPI}")
+              "-DWITH_MPI=${WITH_MPI}" "-DWITH_ONNX=${WITH_ONNX}")
 if(MODE STREQUAL "find_package")
     run("${CMAKE_COMMAND}" --install "${VAELET_BINARY_DIR}" --prefix "${WORK_DIR}/prefix")
     # Only here is vaelet::compiled built too: from the installed sources, which is the path most likely to break.
@@ -64,5 +64,12 @@ if(EXISTS "${WORK_DIR}/build/vaelet_consumer_openmp")
 endif()
 if(WITH_MPI)
     run("${WORK_DIR}/build/vaelet_consumer_mpi")
+    message(STATUS "${output}")
+endif()
+if(WITH_ONNX)
+    run("${WORK_DIR}/build/vaelet_consumer_onnx" "${WORK_DIR}/onnx")
+    if(NOT EXISTS "${WORK_DIR}/onnx/encoder.onnx")
+        message(FATAL_ERROR "consumer.${MODE}: the vaelet::onnx program wrote no encoder.onnx:\n${output}")
+    endif()
     message(STATUS "${output}")
 endif()

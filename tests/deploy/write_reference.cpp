@@ -1,8 +1,9 @@
 // tests/deploy/write_reference.cpp — a model of every kind that vaelet's programs write, each saved beside vaelet's
 // own outputs on fixed inputs, for the tests that run the models outside vaelet (issue #16): check_pytorch.py
-// loads them with scripts/vaelet_torch.py.
+// loads them with scripts/vaelet_torch.py, check_onnx.mjs runs their ONNX graphs in ONNX Runtime.
 //
-//   vaelet_write_reference DIR     # DIR/<name>.model.safetensors and DIR/<name>.reference.safetensors per model
+//   vaelet_write_reference DIR     # DIR/<name>.model.safetensors and DIR/<name>.reference.safetensors per model,
+//                                  # and with vaelet::onnx DIR/<name>.{encoder,decoder,reconstruction}.onnx
 //
 // A model file is save_model's (the v0 checkpoint: a copy of tests/train/fixtures/v0_straight.safetensors). Its
 // reference holds, in the model's dtype, the inputs x (n × input), z and eps (n × latent) and, for a conditional
@@ -11,6 +12,9 @@
 // (Vae::reconstruct of x), sample (the likelihood's mean at flow(μ + σ·eps)) and, with a flow, log_det (its
 // log-determinant there). Metadata "model": the model file's name.
 #include "vaelet/train/model_file.hpp"
+#ifdef VAELET_HAVE_ONNX
+#include "vaelet/deploy/onnx.hpp"
+#endif
 
 #include <exception>
 #include <filesystem>
@@ -105,11 +109,67 @@ void write_reference(const std::filesystem::path& dir, const std::string& name, 
     save_safetensors((dir / (name + ".reference.safetensors")).string(), st);
 }
 
-/// Saves `vae` as DIR/<name>.model.safetensors and writes its reference.
+/// Writes `vae`'s reference and, where ONNX export is built, its graphs.
+template <class T>
+void write_reference_and_graphs(const std::filesystem::path& dir, const std::string& name, Vae<T>& vae, Rng& rng) {
+    write_reference(dir, name, vae, rng);
+#ifdef VAELET_HAVE_ONNX
+    export_onnx(vae, dir.string(), name + ".");
+#endif
+}
+
+#ifdef VAELET_HAVE_ONNX
+/// Every op that the ONNX export knows, but the convolutions (the conv models have those), in one graph of inputs a
+/// (n × 4, entries in [0.1, 1.1)) and b (n × 4): DIR/ops.graph.onnx, with DIR/ops.graph.safetensors holding the
+/// inputs and vaelet's value of each output under its name.
+void write_op_graph(const std::filesystem::path& dir, Rng& rng) {
+    using V = Var<float>;
+    Matrix<float> weight(3, 4), bias(1, 3), row(1, 4);
+    rng.fill_normal(weight);
+    rng.fill_normal(bias);
+    rng.fill_normal(row);
+    const OnnxFunction<float> ops = [&](Tape<float>& tape, const std::vector<V>& in) {
+        const V a = in[0] + 0.1f, b = in[1] - 0.5f;
+        const V w = tape.constant(weight);
+        return OnnxOutputs<float>{
+            {"arithmetic", (a + b) - a * b / (b + 2.0f)},
+            {"scalars", concat_cols(concat_cols(3.0f * a, 2.0f / a), -b)},
+            {"activations", concat_cols(concat_cols(concat_cols(relu(b), leaky_relu(b, 0.2f)), concat_cols(tanh(b), sigmoid(b))),
+                                        concat_cols(softplus(b * 30.0f), clamp_min(b, 0.1f)))},
+            {"elementwise", concat_cols(concat_cols(exp(b), log(a)), concat_cols(sqrt(a), square(b)))},
+            {"products", concat_cols(matmul(a, tape.constant(Matrix<float>(weight.transpose()))), linear(b, w, tape.constant(bias)))},
+            {"broadcast", (a + tape.constant(row)) * sum_per_row(b) / mean_per_row(a)},
+            {"sum", sum(a)},
+            {"mean", mean(b)},
+            {"per_column", concat_cols(sum_per_col(b), mean_per_col(a))},
+            {"log_sum_exp", log_sum_exp_per_row(b * 10.0f)},
+            {"log_softmax", log_softmax_per_row(b)},
+            {"slice", slice_cols(b, 1, 2)},
+            {"repeat", repeat_rows(b, 3)},
+            {"reshape", reshape(a, a.rows() * 2, 2)}};
+    };
+    const std::vector<OnnxInput> inputs{{"a", 4}, {"b", 4}};
+    save_onnx(trace_onnx<float>("ops", inputs, ops, {}), (dir / "ops.graph.onnx").string());
+    SafeTensors st;
+    Tape<float> tape;
+    tape.set_grad_enabled(false);
+    std::vector<Var<float>> vars;
+    for (const OnnxInput& in : inputs) {
+        Matrix<float> m(5, in.cols);
+        rng.fill_uniform(m, 0, 1);
+        st.put_matrix(in.name, m);
+        vars.push_back(tape.constant(m));
+    }
+    for (const auto& [name, v] : ops(tape, vars)) st.put_matrix(name, v.value());
+    save_safetensors((dir / "ops.graph.safetensors").string(), st);
+}
+#endif
+
+/// Saves `vae` as DIR/<name>.model.safetensors and writes its reference (and graphs).
 template <class T>
 void write_model(const std::filesystem::path& dir, const std::string& name, Vae<T>& vae, Rng& rng) {
     save_model((dir / (name + ".model.safetensors")).string(), vae);
-    write_reference(dir, name, vae, rng);
+    write_reference_and_graphs(dir, name, vae, rng);
 }
 
 }  // namespace
@@ -160,7 +220,10 @@ int main(int argc, char** argv) {
         const std::filesystem::path v0 = dir / "v0_checkpoint.model.safetensors";
         std::filesystem::copy_file(std::string(VAELET_TEST_SOURCE_DIR) + "/train/fixtures/v0_straight.safetensors", v0,
                                    std::filesystem::copy_options::overwrite_existing);
-        write_reference(dir, "v0_checkpoint", *load_model<float>(v0.string()), rng);
+        write_reference_and_graphs(dir, "v0_checkpoint", *load_model<float>(v0.string()), rng);
+#ifdef VAELET_HAVE_ONNX
+        write_op_graph(dir, rng);
+#endif
     } catch (const std::exception& e) {
         std::cerr << "vaelet_write_reference: " << e.what() << '\n';
         return 1;

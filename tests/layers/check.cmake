@@ -15,6 +15,7 @@ set(allowed_optim core nn optim)
 set(allowed_data core data)
 set(allowed_io core nn io)
 set(allowed_stats core stats)
+set(allowed_deploy core nn vae deploy)
 set(allowed_parallel core parallel)
 set(allowed_train core nn vae optim data io stats parallel train)
 # A header may be held to less than its folder: the safetensors format itself knows no model (the bridge to

@@ -165,6 +165,7 @@ template <class T>
 Var<T> add_scalar(const Var<T>& a, detail::Scalar<T> s) {
     Tape<T>& t = a.tape(Op::add_scalar);
     Node<T>& n = t.push(Op::add_scalar, {a}, [](Tape<T>& t, Node<T>& n) { t.accumulate(n.parents[0], n.grad); });
+    n.scalar = s;  // for the record (the ONNX export reads it); the gradient does not need it
     n.value = (a.value().array() + s).matrix();
     return t.last();
 }
@@ -187,6 +188,7 @@ Var<T> scalar_div(detail::Scalar<T> s, const Var<T>& a) {
         // d(s/a)/da = −s/a² = −value/a
         t.accumulate(n.parents[0], (-n.grad.array() * n.value.array() / t.value(n.parents[0]).array()).matrix());
     });
+    n.scalar = s;  // for the record, as add_scalar's
     n.value = (s / a.value().array()).matrix();
     return t.last();
 }

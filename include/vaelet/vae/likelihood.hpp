@@ -5,7 +5,7 @@
 ///
 ///     vaelet::Likelihood<float> lik(vaelet::LikelihoodKind::bernoulli, 784);
 ///     auto log_px = lik.log_prob(tape, decoder_out, x);   // n×1: log p(x_i | z_i)
-///     vaelet::Matrix<float> mean = lik.mean(decoder_out.value());   // σ(logits) or the Gaussian mean
+///     vaelet::Var<float> mean = lik.mean(decoder_out);   // σ(logits) or the Gaussian mean
 ///
 /// The likelihood is the model's choice of noise, kept apart from the decoder network: the same decoder can sit
 /// under any of them, and only the learned-σ kinds add a parameter ("decoder.log_sigma").
@@ -115,23 +115,27 @@ public:
         throw config_error("likelihood: unknown kind");
     }
 
-    /// The mean of p(x|z): σ(logits) for Bernoulli, the decoder output itself for Gaussians; for tabular, the
-    /// numeric means followed by each block's softmax probabilities.
-    Matrix<T> mean(const Matrix<T>& out) const {
-        if (kind_ == LikelihoodKind::bernoulli) return (T(1) / (T(1) + (-out.array()).exp())).matrix();
+    /// The mean of p(x|z) on the tape: σ(logits) for Bernoulli, the decoder output itself for Gaussians; for
+    /// tabular, the numeric means followed by each block's softmax probabilities. (The ONNX export traces this.)
+    Var<T> mean(const Var<T>& out) const {
+        if (kind_ == LikelihoodKind::bernoulli) return sigmoid(out);
         if (kind_ != LikelihoodKind::tabular) return out;
         require_width(out.cols());
-        Matrix<T> m = out;
+        Var<T> m;
+        if (layout_.numeric > 0) m = slice_cols(out, 0, layout_.numeric);
         Index start = layout_.numeric;
         for (Index size : layout_.categorical_sizes) {
-            auto block = m.middleCols(start, size);
-            for (Index i = 0; i < block.rows(); ++i) {
-                block.row(i).array() = (block.row(i).array() - block.row(i).maxCoeff()).exp();
-                block.row(i) /= block.row(i).sum();
-            }
+            const Var<T> p = exp(log_softmax_per_row(slice_cols(out, start, size)));
+            m = m.empty() ? p : concat_cols(m, p);
             start += size;
         }
         return m;
+    }
+    /// The same for a matrix of decoder outputs (it records on a tape of its own).
+    Matrix<T> mean(const Matrix<T>& out) const {
+        Tape<T> tape;
+        tape.set_grad_enabled(false);
+        return mean(tape.constant(out)).value();
     }
 
     /// Appends the learned log σ to `list` as `prefix` + "log_sigma", when there is one (learned()).

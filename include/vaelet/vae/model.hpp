@@ -235,7 +235,7 @@ public:
     /// The mean of p(x|z) for each row of z.
     Matrix<T> decode(const Matrix<T>& z, const ConditionMatrix& c = std::nullopt) {
         begin_inference();
-        return likelihood_.mean(decode(tape_, tape_.constant(z), condition_var(c)).value());
+        return likelihood_.mean(decode(tape_, tape_.constant(z), condition_var(c))).value();
     }
     /// Reconstruction through the posterior's code (deterministic: μ, or its image through the flow), or through a
     /// sample z ~ q(z|x) with `rng`.
@@ -245,7 +245,7 @@ public:
         VaeForward<T> f;
         f.q = encode(tape_, tape_.constant(x), cv);
         if (rng) sample(f, *rng);
-        return likelihood_.mean(decode(tape_, rng ? f.z : code(f.q), cv).value());
+        return likelihood_.mean(decode(tape_, rng ? f.z : code(f.q), cv)).value();
     }
     /// n new examples: decode z drawn from the prior.
     Matrix<T> generate(Index n, Rng& rng, const ConditionMatrix& c = std::nullopt) {
