@@ -28,6 +28,13 @@ Linear uses the same scheme), Adam with lr 1e-3, batch 128, the training set shu
 After training: the test −ELBO (one sample per image, as vaelet-mnist eval) and the importance-sampled negative
 log-likelihood with --k samples (default 5000) on the first --test-images test images, in nats per image, by this
 file's own estimator. Training images/s are of the epochs alone (no evaluation inside them).
+
+To tell training from evaluation when the two libraries' figures differ, each side's model can go through the other
+side's estimator (for the models whose only weights are the MLP's: vae, iwae, tcvae):
+
+  /usr/bin/python3 bench/pytorch_models.py --model tcvae --beta 6 --data D --save torch.safetensors   # then:
+  build/release/bin/vaelet-mnist eval --ckpt torch.safetensors --data D --k 5000      # PyTorch's model, vaelet's estimator
+  /usr/bin/python3 bench/pytorch_models.py --data D --evaluate RUN/checkpoint.safetensors  # vaelet's, PyTorch's
 """
 import os
 
@@ -45,7 +52,7 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_vae import Failure, cpu_seconds, read_idx_images  # noqa: E402
+from pytorch_vae import Failure, cpu_seconds, load_weights, read_idx_images, write_safetensors  # noqa: E402
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -210,7 +217,25 @@ def test_figures(model, images, k, batch=100, rows_per_pass=4096):
     return neg_elbo / len(images), nll / len(images)
 
 
+MLP_ONLY = ("vae", "iwae", "tcvae")  # the models whose weights are fc1, fc21, fc22, fc3, fc4 alone
+
+
+def evaluate(args, say):
+    """--evaluate: a vaelet checkpoint's MLP through this file's estimator."""
+    test_images = read_idx_images(args.data, "t10k")[:args.test_images]
+    model = Model("vae")
+    load_weights(model, args.evaluate)
+    start = time.perf_counter()
+    neg_elbo, nll = test_figures(model, test_images, args.k)
+    say(f"{args.evaluate} by PyTorch's estimator ({len(test_images)} test images): -ELBO {neg_elbo:.4f}, "
+        f"NLL (k={args.k}) {nll:.4f} nats/image ({time.perf_counter() - start:.1f} s)")
+    return {"evaluate": args.evaluate, "data": args.data, "test_images": len(test_images), "k": args.k,
+            "test_neg_elbo": round(neg_elbo, 4), "test_nll": round(nll, 4)}
+
+
 def run(args, say):
+    if args.evaluate:
+        return evaluate(args, say)
     train_images = read_idx_images(args.data, "train")
     test_images = read_idx_images(args.data, "t10k")[:args.test_images]
     model = Model(args.model, args.samples, args.dreg, args.pseudo_inputs, args.beta, len(train_images),
@@ -237,6 +262,9 @@ def run(args, say):
     neg_elbo, nll = test_figures(model, test_images, args.k)
     say(f"test ({len(test_images)} images): -ELBO {neg_elbo:.4f}, NLL (k={args.k}) {nll:.4f} nats/image "
         f"({time.perf_counter() - start:.1f} s)")
+    if args.save:  # as a state_dict (fc1.weight, …), which vaelet-mnist reads as --ckpt
+        write_safetensors(args.save, {name: p.detach().numpy() for name, p in model.named_parameters()})
+        say(f"wrote the trained weights to {args.save}")
     train_seconds = sum(e["seconds"] for e in epochs)
     return {"model": args.model, "samples": args.samples, "dreg": args.dreg, "pseudo_inputs": args.pseudo_inputs,
             "beta": args.beta,
@@ -263,7 +291,12 @@ def main(argv):
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
+    parser.add_argument("--save", help=f"write the trained weights as a state_dict safetensors file ({', '.join(MLP_ONLY)})")
+    parser.add_argument("--evaluate", metavar="CKPT", help="no training: a vaelet checkpoint of the MLP "
+                        f"({', '.join(MLP_ONLY)}) through this file's estimator")
     args = parser.parse_args(argv)
+    if args.save and args.model not in MLP_ONLY:
+        parser.error(f"--save writes the MLP's weights, which are all of the model only for {', '.join(MLP_ONLY)}")
     if min(args.samples, args.pseudo_inputs, args.epochs, args.batch, args.k, args.test_images, args.threads) < 1:
         parser.error("--samples, --pseudo-inputs, --epochs, --batch, --k, --test-images and --threads must be >= 1")
     if args.model != "iwae":
