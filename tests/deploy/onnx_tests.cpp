@@ -3,6 +3,7 @@
 // them in ONNX Runtime against write_reference's outputs.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "../temp_dir.hpp"
+#include "small_conv.hpp"
 #include "vaelet/deploy/onnx.hpp"
 #include "vaelet/train/model_file.hpp"
 
@@ -89,13 +90,7 @@ TEST_CASE("export_onnx writes the three graphs of an MLP VAE, checked, with a dy
 
 TEST_CASE("a conditional conv VAE in double exports Conv and ConvTranspose with 4-D weights and the condition input") {
     Rng rng(4);
-    ConvVaeConfig c;
-    c.channels = 2;
-    c.height = 8;
-    c.width = 12;
-    c.conv_channels = {4, 6};
-    c.hidden = 16;
-    c.latent = 3;
+    ConvVaeConfig c = testing::small_conv();
     c.conditions = 3;
     Vae<double> vae(conv_vae_parts<double>(c, rng));
     const ::onnx::ModelProto encoder = onnx_encoder(vae);

@@ -11,6 +11,7 @@
 // (μ through the flow), out (the decoder's output at z), mean (the likelihood's mean of out), reconstruction
 // (Vae::reconstruct of x), sample (the likelihood's mean at flow(μ + σ·eps)) and, with a flow, log_det (its
 // log-determinant there). Metadata "model": the model file's name.
+#include "small_conv.hpp"
 #include "vaelet/train/model_file.hpp"
 #ifdef VAELET_HAVE_ONNX
 #include "vaelet/deploy/onnx.hpp"
@@ -24,6 +25,7 @@
 #include <vector>
 
 using namespace vaelet;
+using vaelet::testing::small_conv;
 
 namespace {
 
@@ -53,18 +55,6 @@ Vae<float> custom_model(Rng& rng) {
     encoder.add("scale", Scale<float>(8, rng)).add("", GaussianHead<float>(8, 2, rng));
     decoder.add("fc3", Linear<float>(2, 8, rng)).add(Activation::relu).add("fc4", Linear<float>(8, 6, rng));
     return Vae<float>(std::move(encoder), std::move(decoder), Likelihood<float>(LikelihoodKind::bernoulli, 6), 2);
-}
-
-/// The small conv VAE: 2×8×12 images (not square, so height and width cannot be swapped unnoticed).
-ConvVaeConfig small_conv() {
-    ConvVaeConfig c;
-    c.channels = 2;
-    c.height = 8;
-    c.width = 12;
-    c.conv_channels = {4, 6};
-    c.hidden = 16;
-    c.latent = 3;
-    return c;
 }
 
 /// Writes `vae`'s reference (the header comment) to DIR/<name>.reference.safetensors, for DIR/<name>.model.safetensors.
