@@ -5,7 +5,8 @@
 #   MODE=pkg_config        install, then compile main.cpp with `pkg-config --cflags --libs vaelet` alone (no CMake)
 # MODE=find_package also builds the program in the compiled mode (vaelet::compiled, from the installed sources).
 # Also given: WORK_DIR (emptied first), GENERATOR, CXX, EXPECTED_VERSION, WITH_MPI (ON: also build and run a
-# program on vaelet::mpi, as one process), WITH_ONNX (ON: also one on vaelet::onnx, which exports a model). Any failing step fails the test and shows that step's output.
+# program on vaelet::mpi, as one process), WITH_ONNX (ON: also one on vaelet::onnx, which exports a model). Any
+# failing step fails the test and shows that step's output.
 
 function(run)
     execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)

@@ -69,6 +69,7 @@ constexpr int onnx_type() {
 template <class T>
 struct OnnxTrace {
     Tape<T> tape;
+    Index batch = 0;                                 // the rows of every input
     std::vector<int> inputs;                         // node index of each graph input
     std::vector<std::pair<std::string, int>> outputs;  // name, node index
 };
@@ -77,6 +78,7 @@ template <class T>
 void run_trace(OnnxTrace<T>& trace, const std::vector<OnnxInput>& inputs, const OnnxFunction<T>& f, Index batch,
                std::uint64_t seed) {
     trace.tape.set_grad_enabled(false);
+    trace.batch = batch;
     Rng rng(seed);
     std::vector<Var<T>> vars;
     for (const OnnxInput& in : inputs) {
@@ -98,22 +100,22 @@ std::string onnx_node_name(const Tape<T>& tape, int i) {
     return "node " + std::to_string(i) + " (" + tape.node(i).name() + ")";
 }
 
-/// Throws vaelet::error unless traces a (batch 2) and b (batch 3) recorded the same graph: the same ops on the same
+/// Throws vaelet::error unless traces a and b (two batch sizes) recorded the same graph: the same ops on the same
 /// operands with the same settings, the same parameters, and constants (other than the inputs) that are equal.
 template <class T>
 void require_same_graph(const OnnxTrace<T>& a, const OnnxTrace<T>& b, const std::string& graph) {
     const std::string where = "ONNX export of graph \"" + graph + "\": ";
+    const std::string batches = "a batch of " + std::to_string(a.batch) + " and a batch of " + std::to_string(b.batch);
     if (a.tape.size() != b.tape.size())
-        throw error(where + "the function recorded " + std::to_string(a.tape.size()) + " ops for a batch of 2 and " +
-                    std::to_string(b.tape.size()) + " for a batch of 3; a graph must not depend on the batch size");
+        throw error(where + "the function recorded " + std::to_string(a.tape.size()) + " and " +
+                    std::to_string(b.tape.size()) + " ops for " + batches + "; a graph must not depend on the batch size");
     for (int i = 0; i < a.tape.size(); ++i) {
         const Node<T>& x = a.tape.node(i);
         const Node<T>& y = b.tape.node(i);
         const std::string node = onnx_node_name(a.tape, i);
         if (x.op != y.op || x.parents != y.parents || x.scalar != y.scalar || x.start != y.start ||
             x.sizes != y.sizes || x.custom_name != y.custom_name)
-            throw error(where + node + " differs between a batch of 2 and a batch of 3; a graph must not depend "
-                        "on the batch size");
+            throw error(where + node + " differs between " + batches + "; a graph must not depend on the batch size");
         if (x.op == Op::variable && x.external_value != y.external_value)
             throw error(where + node + " reads different parameters in two traces");
         const bool input = std::find(a.inputs.begin(), a.inputs.end(), i) != a.inputs.end();
@@ -124,8 +126,8 @@ void require_same_graph(const OnnxTrace<T>& a, const OnnxTrace<T>& b, const std:
                         "off the tape. A graph holds no random node: make the noise an input (as ε is for the "
                         "reconstruction) and compute everything from the inputs with vaelet's ops");
         if (x.op == Op::reshape && x.value.cols() != y.value.cols())
-            throw error(where + node + " reshapes to " + std::to_string(x.value.cols()) + " columns for a batch of 2 "
-                        "and " + std::to_string(y.value.cols()) + " for a batch of 3; a graph's column counts must "
+            throw error(where + node + " reshapes to " + std::to_string(x.value.cols()) + " and " +
+                        std::to_string(y.value.cols()) + " columns for " + batches + "; a graph's column counts must "
                         "not depend on the batch size");
     }
 }
@@ -137,7 +139,8 @@ class OnnxEmitter {
 public:
     OnnxEmitter(const OnnxTrace<T>& trace, const OnnxTrace<T>& other, const std::vector<OnnxInput>& inputs,
                 const ParameterList<T>& parameters, ::onnx::GraphProto& graph)
-        : tape_(trace.tape), other_(other.tape), graph_(graph), names_(std::size_t(tape_.size())) {
+        : tape_(trace.tape), other_(other.tape), batch_(trace.batch), other_batch_(other.batch), graph_(graph),
+          names_(std::size_t(tape_.size())) {
         for (const auto& p : parameters) parameter_names_[&p.param->value] = p.name;
         for (std::size_t k = 0; k < inputs.size(); ++k) {
             const int i = trace.inputs[k];
@@ -193,7 +196,7 @@ private:
         const Index rows = tape_.value(i).rows(), other_rows = other_.value(i).rows();
         if (rows == other_rows)
             shape->add_dim()->set_dim_value(rows);
-        else if (rows == 3 && other_rows == 2)
+        else if (rows == batch_ && other_rows == other_batch_)
             shape->add_dim()->set_dim_param("batch");
         else
             shape->add_dim();  // a multiple of the batch (k samples per example): left unnamed
@@ -327,7 +330,7 @@ private:
                 return;
             case Op::concat_cols: attribute(node("Concat", {in(i, 0), in(i, 1)}, out), "axis", std::int64_t(1)); return;
             case Op::repeat_rows: {  // [n, d] → [n, 1, d] → [n, k, d] → [n·k, d]: each row k times in place
-                const std::string& x = in(i, 0);
+                const std::string x = in(i, 0);
                 node("Unsqueeze", {x, int64s("unsqueeze_axes_" + id, {1})}, x + "_unsqueezed_" + id);
                 node("Tile", {x + "_unsqueezed_" + id, int64s("repeats_" + id, {1, n.start, 1})}, x + "_tiled_" + id);
                 node("Reshape", {x + "_tiled_" + id, int64s("shape_" + id, {-1, n.value.cols()})}, out);
@@ -363,6 +366,7 @@ private:
 
     const Tape<T>& tape_;
     const Tape<T>& other_;
+    Index batch_, other_batch_;  // the two traces' batch sizes
     ::onnx::GraphProto& graph_;
     std::vector<std::string> names_;  // the tensor name of each node ("" before it is emitted)
     std::map<const Matrix<T>*, std::string> parameter_names_;
