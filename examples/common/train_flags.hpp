@@ -91,7 +91,9 @@ inline CLI::Option* add_train_flags(CLI::App* train, TrainFlags& f, const std::s
                       "or stratified (weights that sum to 1: the logged terms read as nats)")->capture_default_str();
     train->add_option("--clip-norm", f.clip_norm, "clip the gradient's global norm (0: off)")->capture_default_str();
     train->add_option("--seed", f.seed, "random seed")->capture_default_str();
-    train->add_option("--threads", f.threads, "threads for matrix products (0: one per core)")->capture_default_str();
+    train->add_option("--threads", f.threads, "threads for matrix products (0: one or one per core, whichever "
+                      "trains faster at the time; a run is then reproducible to rounding, not bit for bit)")
+        ->capture_default_str();
     train->add_flag("--resume", f.resume, "continue the run in --out from its checkpoint (its settings are kept)");
     train->add_flag("--skip-nonfinite", f.skip_nonfinite,
                     "skip batches whose loss or gradient is NaN/Inf instead of stopping");

@@ -141,6 +141,7 @@ int train_model(const TrainArgs& args, const examples::Peers& peers) {
     }
 
     vaelet::Trainer<T> trainer(vae, train, config.train, peers.peers);
+    const bool choosing = args.threads == 0 && trainer.choose_threads(Eigen::nbThreads()).choosing();
     std::vector<vaelet::EpochMetrics> history;
     if (args.resume) {
         if (peers.leader()) history = examples::resume(trainer, run);
@@ -152,7 +153,10 @@ int train_model(const TrainArgs& args, const examples::Peers& peers) {
         std::cout << "training " << vae.parameter_count() << " parameters on " << train.size() << " images ("
                   << test.size() << " test), batch " << config.train.batch << ", ";
         if (peers.peers) std::cout << peers.peers->size() << " processes x ";
-        std::cout << Eigen::nbThreads() << " thread(s)\n";
+        if (choosing)
+            std::cout << "1 or " << Eigen::nbThreads() << " threads (the faster, chosen as it trains)\n";
+        else
+            std::cout << Eigen::nbThreads() << " thread(s)\n";
     }
     const examples::EpochLoopText text{"vaelet-mnist", "test", "img", 2, "a lower --lr or with --clip-norm"};
     const int code = examples::train_epochs(trainer, long(train.size()), test, config, history, run, text,

@@ -130,6 +130,7 @@ int run_train(const TrainArgs& args) {
     vaelet::Rng init(config.train.seed);
     vaelet::Vae<T> vae(*config.model, init);
     vaelet::Trainer<T> trainer(vae, train_rows, config.train);
+    if (args.threads == 0) trainer.choose_threads(Eigen::nbThreads());
     std::vector<vaelet::EpochMetrics> history;
     if (args.resume) {
         history = examples::resume(trainer, run);

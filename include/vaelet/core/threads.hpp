@@ -13,12 +13,16 @@
 ///
 /// Under MPI each process sets its own count: give each rank its share of the machine's cores (the second argument),
 /// or the ranks oversubscribe the cores and every one of them slows down.
+///
+/// On a machine others share, no fixed count is right: ThreadChooser (below) times the steps of a loop and runs each
+/// on one thread or on all, whichever is faster now; Trainer::choose_threads uses it.
 #pragma once
 
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/matrix.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <thread>
 
@@ -57,5 +61,109 @@ inline int set_threads(int threads, int processes_on_this_machine = 1) {
 
 /// The number of threads matrix products use now.
 inline int threads() { return Eigen::nbThreads(); }
+
+/// Chooses, step by step, between one thread and `most` for the matrix products of a loop of similar steps (training
+/// steps), by timing them: on a quiet machine `most` threads usually win; when other processes keep the cores busy,
+/// OpenMP's threads wait for each other and one thread can be ten times faster (docs/performance.md, "Threads on a
+/// busy machine"). Report each step's wall time to step_done(), which sets the count for the next step.
+///
+///     vaelet::ThreadChooser chooser(0);            // one thread or one per core
+///     for (…) { auto t0 = clock::now(); step(); chooser.step_done(seconds_since(t0), batch_rows); }
+///
+/// How: it runs the current count for a stretch of steps, then tries the other for a few (a try stops after one
+/// step that takes twice the current's time per example), and keeps the faster. The first try comes after three
+/// steps; then a stretch starts at 16 steps and doubles, up to 1024, each time the try loses, so a count that keeps
+/// winning costs about 1% in tries. A step
+/// that takes three times what the other count took at its last try starts a try at once: a neighbour that starts
+/// is noticed within a step, one that stops within a stretch.
+///
+/// Thread counts round floating-point sums differently (Eigen blocks a product differently for one thread), so a run
+/// under a chooser is reproducible to rounding, not bit for bit; fix the count (set_threads) for bit-identical runs.
+class ThreadChooser {
+public:
+    /// Chooses between 1 and `most` threads (0: one per core). With `most` 1, or without OpenMP, there is nothing
+    /// to choose and it keeps one thread. Sets the count it starts with, `most`.
+    explicit ThreadChooser(int most = 0) {
+        if (most < 0)
+            throw config_error("ThreadChooser: the most threads must be 0 (one per core) or more, got " +
+                               std::to_string(most));
+        most_ = threads_available ? (most > 0 ? most : std::max(1, int(std::thread::hardware_concurrency()))) : 1;
+        set(most_);
+    }
+
+    /// True when there is a choice to make (more than one thread available).
+    bool choosing() const { return most_ > 1; }
+    /// The count the next step runs with.
+    int threads() const { return count_; }
+    /// The most threads it chooses from.
+    int most() const { return most_; }
+
+    /// Records that the step just run took `seconds` for `examples` examples (> 0; the last, smaller batch of an
+    /// epoch counts by its examples), and sets the count for the next step.
+    void step_done(double seconds, double examples) {
+        if (!choosing() || !(seconds > 0) || !(examples > 0) || !std::isfinite(seconds)) return;
+        const double per_example = seconds / examples;
+        if (warmup_ > 0) {  // the loop's first steps pay for first touches and starting threads
+            --warmup_;
+            return;
+        }
+        Mean& mine = mean_[slot(count_)];
+        if (trying_) {
+            mine.add(seconds, examples);
+            const double current = mean_[slot(other())].value();
+            const bool lost = per_example > 2 * current;
+            if (!lost && ++tried_ < try_steps) return;
+            tried_ = 0;
+            trying_ = false;
+            if (!lost && mine.value() < 0.95 * current) {  // the try won: keep it, and look again soon
+                last_try_[slot(other())] = current;
+                stretch_ = first_stretch;
+            } else {
+                last_try_[slot(count_)] = mine.value();
+                stretch_ = std::min(2 * stretch_, longest_stretch);
+                set(other());
+            }
+            mean_[slot(count_)] = Mean{};
+            return;
+        }
+        mine.add(seconds, examples);
+        const double other_at_last_try = last_try_[slot(other())];
+        const bool far_slower = other_at_last_try > 0 && per_example > 3 * other_at_last_try;
+        if (++run_ < stretch_ && !far_slower) return;
+        run_ = 0;
+        if (far_slower) {  // what the try must beat is this step, not the stretch before the neighbour came
+            mine = Mean{};
+            mine.add(seconds, examples);
+        }
+        trying_ = true;
+        mean_[slot(other())] = Mean{};
+        set(other());
+    }
+
+private:
+    struct Mean {  // seconds per example over the steps added
+        double seconds = 0, examples = 0;
+        void add(double s, double n) {
+            seconds += s;
+            examples += n;
+        }
+        double value() const { return examples > 0 ? seconds / examples : 0; }
+    };
+    static constexpr int first_stretch = 16, longest_stretch = 1024, try_steps = 4;
+
+    int other() const { return count_ == 1 ? most_ : 1; }
+    static int slot(int count) { return count == 1 ? 0 : 1; }
+    void set(int n) {
+        count_ = n;
+        Eigen::setNbThreads(n);
+    }
+
+    int most_ = 1, count_ = 1;
+    int warmup_ = 1, run_ = 0, tried_ = 0;
+    int stretch_ = 2;  // the first try comes early: on a busy machine, each step on `most` threads may cost ten
+    bool trying_ = false;
+    Mean mean_[2];               // per count: the current stretch's, or the try's
+    double last_try_[2] = {0, 0};  // per count: seconds per example when it last ran before a switch
+};
 
 }  // namespace vaelet

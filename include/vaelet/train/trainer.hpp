@@ -30,6 +30,7 @@
 #include "vaelet/core/extern_templates.hpp"
 #include "vaelet/core/error.hpp"
 #include "vaelet/core/one_hot.hpp"
+#include "vaelet/core/threads.hpp"
 #include "vaelet/data/batcher.hpp"
 #include "vaelet/optim/adam.hpp"
 #include "vaelet/optim/sgd.hpp"
@@ -327,6 +328,13 @@ public:
     /// `schedule(t)`. Not stored in checkpoints; set it again before resuming.
     void set_lr_schedule(std::function<double(long)> schedule) { lr_schedule_ = std::move(schedule); }
 
+    /// From now on, runs each step on one thread or on `most` (0: one per core), whichever runs the steps faster at
+    /// the time: timing them, as ThreadChooser does (core/threads.hpp). On a quiet machine that is usually `most`;
+    /// when other processes keep the cores busy, one. The run is then reproducible to float rounding, not bit for
+    /// bit (each count rounds sums its own way); set_threads alone fixes the count. Without OpenMP, one thread.
+    /// Returns the chooser, to read its count.
+    const ThreadChooser& choose_threads(int most = 0) { return chooser_.emplace(most); }
+
     // ---- training ----
 
     /// Trains epochs until options.epochs are done, an epoch callback says stop, or `*stop` becomes true
@@ -370,7 +378,12 @@ public:
                 ++epoch_;
                 break;
             }
-            if (train_step(batcher_.x(), batcher_.labels(), stop_seen)) report_step();
+            const auto started = std::chrono::steady_clock::now();
+            const bool taken = train_step(batcher_.x(), batcher_.labels(), stop_seen);
+            if (chooser_)
+                chooser_->step_done(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                                    double(batcher_.x().rows()));
+            if (taken) report_step();
         }
         return sums_.means(options_.objective == "tcvae");
     }
@@ -692,6 +705,7 @@ private:
     std::vector<std::function<void(const StepReport&)>> step_callbacks_;
     std::vector<std::function<bool(const EpochReport&)>> epoch_callbacks_;
     std::function<double(long)> lr_schedule_;
+    std::optional<ThreadChooser> chooser_;  // choose_threads
 
     // Data-parallel training (peers_ non-null only with more than one process).
     Communicator* peers_ = nullptr;
