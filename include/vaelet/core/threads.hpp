@@ -71,9 +71,9 @@ inline int threads() { return Eigen::nbThreads(); }
 ///     for (…) { auto t0 = clock::now(); step(); chooser.step_done(seconds_since(t0), batch_rows); }
 ///
 /// How: it runs the current count for a stretch of steps, then tries the other for a few (a try stops after one
-/// step that takes twice the current's time per example), and keeps the faster. The first try comes after three
-/// steps; then a stretch starts at 16 steps and doubles, up to 1024, each time the try loses, so a count that keeps
-/// winning costs about 1% in tries. A step
+/// step that takes twice the current's time per example), and keeps the faster. The first try comes after two
+/// steps; then a stretch starts at 16 steps and, each time the try loses, at least doubles, and grows until the try
+/// cost under 3% of it, up to 1024 steps: a count that keeps winning costs 1–3% in tries. A step
 /// that takes three times what the other count took at its last try starts a try at once: a neighbour that starts
 /// is noticed within a step, one that stops within a stretch.
 ///
@@ -110,19 +110,22 @@ public:
         Mean& mine = mean_[slot(count_)];
         if (trying_) {
             mine.add(seconds, examples);
+            ++tried_;
             const double current = mean_[slot(other())].value();
-            const bool lost = per_example > 2 * current;
-            if (!lost && ++tried_ < try_steps) return;
-            tried_ = 0;
-            trying_ = false;
-            if (!lost && mine.value() < 0.95 * current) {  // the try won: keep it, and look again soon
+            const bool lost_already = per_example > 2 * current;
+            if (!lost_already && tried_ < try_steps) return;
+            const double ratio = mine.value() / current;
+            if (!lost_already && ratio < 0.95) {  // the try won: keep it, and look again soon
                 last_try_[slot(other())] = current;
                 stretch_ = first_stretch;
-            } else {
+            } else {  // lost: the next try waits until this one's cost is ~3% of the stretch's time, or longer
                 last_try_[slot(count_)] = mine.value();
-                stretch_ = std::min(2 * stretch_, longest_stretch);
+                const double steps_lost = double(tried_) * (ratio - 1);
+                stretch_ = std::min(std::max(2 * stretch_, int(steps_lost / try_budget)), longest_stretch);
                 set(other());
             }
+            tried_ = 0;
+            trying_ = false;
             mean_[slot(count_)] = Mean{};
             return;
         }
@@ -150,6 +153,7 @@ private:
         double value() const { return examples > 0 ? seconds / examples : 0; }
     };
     static constexpr int first_stretch = 16, longest_stretch = 1024, try_steps = 4;
+    static constexpr double try_budget = 0.03;  // the share of time a losing try may cost
 
     int other() const { return count_ == 1 ? most_ : 1; }
     static int slot(int count) { return count == 1 ? 0 : 1; }
@@ -160,7 +164,7 @@ private:
 
     int most_ = 1, count_ = 1;
     int warmup_ = 1, run_ = 0, tried_ = 0;
-    int stretch_ = 2;  // the first try comes early: on a busy machine, each step on `most` threads may cost ten
+    int stretch_ = 1;  // the first try comes early: on a busy machine, each step on `most` threads may cost ten
     bool trying_ = false;
     Mean mean_[2];               // per count: the current stretch's, or the try's
     double last_try_[2] = {0, 0};  // per count: seconds per example when it last ran before a switch
