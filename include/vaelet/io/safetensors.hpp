@@ -127,7 +127,15 @@ enum class FloatCast { forbid, allow };
 struct Tensor {
     Dtype dtype = Dtype::F32;          ///< the element type
     std::vector<std::int64_t> shape;   ///< dimensions, outermost first; [] is a scalar
-    std::vector<std::uint8_t> bytes;   ///< numel() elements of dtype, little-endian, row-major
+    std::vector<std::uint8_t> bytes;   ///< numel() elements of dtype, little-endian, row-major (empty if borrowed)
+    /// Instead of `bytes`, the caller's memory (SafeTensors::borrow_matrix), which must outlive this tensor.
+    const std::uint8_t* borrowed = nullptr;
+    std::size_t borrowed_size = 0;     ///< the borrowed bytes' count
+
+    /// The tensor's bytes, its own or borrowed.
+    const std::uint8_t* data() const { return borrowed ? borrowed : bytes.data(); }
+    /// How many bytes data() holds.
+    std::size_t byte_count() const { return borrowed ? borrowed_size : bytes.size(); }
 
     /// The number of elements: the product of the shape (1 for a scalar).
     std::int64_t numel() const {
@@ -155,8 +163,8 @@ public:
         if (!need)
             throw shape_error(source + ": tensor " + name + " has shape " + detail::shape_text(tensor.shape) +
                               ", which has a negative dimension or is too large");
-        if (tensor.bytes.size() != *need)
-            throw shape_error(source + ": tensor " + name + " has " + std::to_string(tensor.bytes.size()) +
+        if (tensor.byte_count() != *need)
+            throw shape_error(source + ": tensor " + name + " has " + std::to_string(tensor.byte_count()) +
                               " bytes, but shape " + detail::shape_text(tensor.shape) + " of " +
                               dtype_name(tensor.dtype) + " needs " + std::to_string(*need));
         index_.emplace(name, tensors_.size());
@@ -233,6 +241,24 @@ public:
         return m;
     }
 
+    /// As put_matrix, without a copy: the tensor's bytes stay `m`'s, which must live, unchanged, as long as this
+    /// SafeTensors. For writing a file at once (checkpoints: a copy of every weight and optimizer buffer would be the
+    /// largest allocation of a training run).
+    template <class T>
+    void borrow_matrix(std::string name, const Matrix<T>& m, std::vector<std::int64_t> shape) {
+        std::int64_t numel = 1;
+        for (const auto d : shape) numel *= d;
+        if (numel != m.size())
+            throw shape_error(source + ": tensor " + name + " is " + shape_string(m) + ", so it cannot be stored " +
+                              "with shape " + detail::shape_text(shape));
+        Tensor t;
+        t.dtype = dtype_of<T>();
+        t.shape = std::move(shape);
+        t.borrowed = reinterpret_cast<const std::uint8_t*>(m.data());
+        t.borrowed_size = static_cast<std::size_t>(m.size()) * sizeof(T);
+        put(std::move(name), std::move(t));
+    }
+
     /// Stores `v` with shape [size] (e.g. an RNG state as U64, a step count as I64).
     template <class T>
     void put_vector(std::string name, const std::vector<T>& v) {
@@ -267,7 +293,7 @@ private:
     void read_elements(std::string_view name, const Tensor& t, T* out, FloatCast cast) const {
         const std::size_t n = static_cast<std::size_t>(t.numel());
         if (t.dtype == dtype_of<T>()) {
-            if (n) std::memcpy(out, t.bytes.data(), n * sizeof(T));
+            if (n) std::memcpy(out, t.data(), n * sizeof(T));
             return;
         }
         if constexpr (std::is_floating_point_v<T>) {
@@ -275,11 +301,11 @@ private:
                 for (std::size_t i = 0; i < n; ++i) {
                     if (t.dtype == Dtype::F32) {
                         float v;
-                        std::memcpy(&v, t.bytes.data() + i * sizeof v, sizeof v);
+                        std::memcpy(&v, t.data() + i * sizeof v, sizeof v);
                         out[i] = static_cast<T>(v);
                     } else {
                         double v;
-                        std::memcpy(&v, t.bytes.data() + i * sizeof v, sizeof v);
+                        std::memcpy(&v, t.data() + i * sizeof v, sizeof v);
                         out[i] = static_cast<T>(v);
                     }
                 }
@@ -331,10 +357,10 @@ inline std::string safetensors_header(const std::string& path, const SafeTensors
         nlohmann::ordered_json info;
         info["dtype"] = dtype_name(t.dtype);
         info["shape"] = t.shape;
-        info["data_offsets"] = nlohmann::ordered_json::array({offset, offset + t.bytes.size()});
+        info["data_offsets"] = nlohmann::ordered_json::array({offset, offset + t.byte_count()});
         // Names are unique (put checks), so append: ordered_json's operator[] searches linearly, O(n²) in all.
         header.get_ref<nlohmann::ordered_json::object_t&>().emplace_back(name, std::move(info));
-        offset += t.bytes.size();
+        offset += t.byte_count();
     }
     std::string text;
     try {
@@ -408,7 +434,7 @@ inline void save_safetensors(const std::string& path, const SafeTensors& st) {
     AtomicWriter out(path);
     out.write(size_le, sizeof size_le);
     out.write(header);
-    for (const auto& entry : st.tensors()) out.write(entry.second.bytes.data(), entry.second.bytes.size());
+    for (const auto& entry : st.tensors()) out.write(entry.second.data(), entry.second.byte_count());
     out.commit();
 }
 

@@ -38,11 +38,20 @@ std::vector<std::int64_t> file_shape(const Parameter<T>& p) {
 /// Whether load_parameters rejects tensors that the model does not have.
 enum class Strict { no, yes };
 
+/// Whether the weights put into a SafeTensors are copied, or borrowed (SafeTensors::borrow_matrix: the model must
+/// then live, unchanged, until the SafeTensors is saved — as when a file is written at once).
+enum class Storage { copy, borrow };
+
 /// Puts every parameter into `st` under its name: shape [rows, cols], or [cols] for a vector (a bias), or its
 /// tensor_shape when it has one (a conv weight's [out, in, kH, kW]).
 template <class T>
-void save_parameters(SafeTensors& st, const ParameterList<T>& params) {
-    for (const auto& p : params) st.put_matrix(p.name, p.param->value, detail::file_shape(*p.param));
+void save_parameters(SafeTensors& st, const ParameterList<T>& params, Storage storage = Storage::copy) {
+    for (const auto& p : params) {
+        if (storage == Storage::borrow)
+            st.borrow_matrix(p.name, p.param->value, detail::file_shape(*p.param));
+        else
+            st.put_matrix(p.name, p.param->value, detail::file_shape(*p.param));
+    }
 }
 
 /// Throws io_error unless load_parameters(st, params, strict, cast) would succeed: every parameter is there with
@@ -90,7 +99,7 @@ void load_parameters(const SafeTensors& st, const ParameterList<T>& params, Stri
 
 /// The compiled mode's list (core/extern_templates.hpp).
 #define VAELET_SAFETENSORS_PARAMETERS_TEMPLATES(prefix, T) \
-    prefix template void save_parameters<T>(SafeTensors&, const ParameterList<T>&);                          \
+    prefix template void save_parameters<T>(SafeTensors&, const ParameterList<T>&, Storage);                          \
     prefix template void load_parameters<T>(const SafeTensors&, const ParameterList<T>&, Strict, FloatCast);
 VAELET_EXTERN_TEMPLATES(VAELET_SAFETENSORS_PARAMETERS_TEMPLATES)
 

@@ -133,11 +133,14 @@ std::vector<std::string> optimizer_file_names(Trainer<T>& trainer) {
 }
 
 /// Writes the trainer's state (TrainerState) into `st`: the one place that knows its layout, with get_trainer_state.
+/// The optimizer's buffers are borrowed, not copied: save `st` before the next step.
 template <class T>
 void put_trainer_state(SafeTensors& st, Trainer<T>& trainer) {
-    const TrainerState<T> s = trainer.state();
+    const TrainerState<T> s = trainer.state(/*with_optimizer_buffers=*/false);
     const std::vector<std::string> names = optimizer_file_names(trainer);
-    for (std::size_t i = 0; i < s.optimizer.size(); ++i) st.put_matrix(names[i], s.optimizer[i].second);
+    const StateList<T> buffers = trainer.optimizer().named_state();  // borrowed: st is saved before a step
+    for (std::size_t i = 0; i < buffers.size(); ++i)
+        st.borrow_matrix(names[i], *buffers[i].value, {buffers[i].value->rows(), buffers[i].value->cols()});
     st.put_vector<std::int64_t>("optim.step", {s.optimizer_step});
     put_rng(st, "rng.shuffle", s.shuffle_rng);
     put_rng(st, "rng.noise", s.noise_rng);
@@ -197,7 +200,7 @@ void save_checkpoint(const std::string& path, Trainer<T>& trainer, const std::ve
     SafeTensors st;
     st.metadata["format"] = checkpoint_format;
     st.metadata["config"] = to_json(config).dump();
-    put_model(st, trainer.model());
+    put_model(st, trainer.model(), Storage::borrow);  // borrowed, not copied: a copy was the run's peak of memory
     detail::put_trainer_state(st, trainer);
     std::vector<double> h, split;
     for (const auto& m : history) {

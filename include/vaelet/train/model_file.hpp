@@ -270,12 +270,13 @@ ParameterList<T> file_parameters(Vae<T>& vae) {
     return short_names;
 }
 
-/// Puts `vae`'s weights (under their file names) and its architecture into `st` (save_model and checkpoints).
+/// Puts `vae`'s weights (under their file names) and its architecture into `st` (save_model and checkpoints), as
+/// copies or, with Storage::borrow, as views of the model's own (save `st` while the model lives, unchanged).
 template <class T>
-void put_model(SafeTensors& st, Vae<T>& vae) {
+void put_model(SafeTensors& st, Vae<T>& vae, Storage storage = Storage::copy) {
     st.metadata["vaelet_version"] = version();
     st.metadata["architecture"] = to_json(architecture(vae)).dump();
-    save_parameters(st, file_parameters(vae));
+    save_parameters(st, file_parameters(vae), storage);
 }
 
 /// Writes `vae` to `path` (atomically): its architecture and weights, enough for load_model to rebuild it.
@@ -283,7 +284,7 @@ template <class T>
 void save_model(const std::string& path, Vae<T>& vae) {
     SafeTensors st;
     st.metadata["format"] = model_format;
-    put_model(st, vae);
+    put_model(st, vae, Storage::borrow);
     save_safetensors(path, st);
 }
 

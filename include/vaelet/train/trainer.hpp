@@ -450,10 +450,12 @@ public:
                                              : base_lr_;
     }
 
-    /// The resumable state (everything but the weights, which are the model's).
-    TrainerState<T> state() {
+    /// The resumable state (everything but the weights, which are the model's); without the optimizer's buffers
+    /// (as large as the weights, or twice) for a caller that reads them from optimizer().named_state() itself.
+    TrainerState<T> state(bool with_optimizer_buffers = true) {
         TrainerState<T> s;
-        for (const auto& b : optimizer_->named_state()) s.optimizer.emplace_back(b.name, *b.value);
+        if (with_optimizer_buffers)
+            for (const auto& b : optimizer_->named_state()) s.optimizer.emplace_back(b.name, *b.value);
         s.optimizer_step = optimizer_->step_count();
         s.shuffle_rng = shuffle_rng_.state();
         s.noise_rng = noise_rng_.state();
