@@ -102,45 +102,15 @@ public:
     /// epoch counts by its examples), and sets the count for the next step.
     void step_done(double seconds, double examples) {
         if (!choosing() || !(seconds > 0) || !(examples > 0) || !std::isfinite(seconds)) return;
-        const double per_example = seconds / examples;
-        if (warmup_ > 0) {  // the loop's first steps pay for first touches and starting threads
+        if (warmup_ > 0) {  // the loop's first step pays for first touches and for starting the threads
             --warmup_;
             return;
         }
-        Mean& mine = mean_[slot(count_)];
-        if (trying_) {
-            mine.add(seconds, examples);
-            ++tried_;
-            const double current = mean_[slot(other())].value();
-            const bool lost_already = per_example > 2 * current;
-            if (!lost_already && tried_ < try_steps) return;
-            const double ratio = mine.value() / current;
-            if (!lost_already && ratio < 0.95) {  // the try won: keep it, and look again soon
-                last_try_[slot(other())] = current;
-                stretch_ = first_stretch;
-            } else {  // lost: the next try waits until this one's cost is ~3% of the stretch's time, or longer
-                last_try_[slot(count_)] = mine.value();
-                const double steps_lost = double(tried_) * (ratio - 1);
-                stretch_ = std::min(std::max(2 * stretch_, int(steps_lost / try_budget)), longest_stretch);
-                set(other());
-            }
-            tried_ = 0;
-            trying_ = false;
-            mean_[slot(count_)] = Mean{};
-            return;
-        }
-        mine.add(seconds, examples);
-        const double other_at_last_try = last_try_[slot(other())];
-        const bool far_slower = other_at_last_try > 0 && per_example > 3 * other_at_last_try;
-        if (++run_ < stretch_ && !far_slower) return;
-        run_ = 0;
-        if (far_slower) {  // what the try must beat is this step, not the stretch before the neighbour came
-            mine = Mean{};
-            mine.add(seconds, examples);
-        }
-        trying_ = true;
-        mean_[slot(other())] = Mean{};
-        set(other());
+        mean_[slot(count_)].add(seconds, examples);
+        if (trying_)
+            try_step(seconds / examples);
+        else
+            stretch_step(seconds, examples);
     }
 
 private:
@@ -155,6 +125,45 @@ private:
     static constexpr int first_stretch = 16, longest_stretch = 1024, try_steps = 4;
     static constexpr double try_budget = 0.03;  // the share of time a losing try may cost
 
+    // A step of the current count's stretch: at its end, or when this step is far slower than the other count
+    // was, start a try of the other.
+    void stretch_step(double seconds, double examples) {
+        Mean& mine = mean_[slot(count_)];
+        const double other_before = last_run_[slot(other())];
+        const bool far_slower = other_before > 0 && seconds / examples > 3 * other_before;
+        if (++run_ < stretch_ && !far_slower) return;
+        run_ = 0;
+        if (far_slower) {  // what the try must beat is this step, not the stretch before the neighbour came
+            mine = Mean{};
+            mine.add(seconds, examples);
+        }
+        trying_ = true;
+        mean_[slot(other())] = Mean{};
+        set(other());
+    }
+
+    // A step of a try: after try_steps steps, or one step twice as slow, keep the faster count.
+    void try_step(double per_example) {
+        const Mean& mine = mean_[slot(count_)];
+        const double current = mean_[slot(other())].value();
+        const bool lost_already = per_example > 2 * current;
+        ++tried_;
+        if (!lost_already && tried_ < try_steps) return;
+        const double ratio = mine.value() / current;
+        if (!lost_already && ratio < 0.95) {  // the try won: keep it, and look again soon
+            last_run_[slot(other())] = current;
+            stretch_ = first_stretch;
+        } else {  // lost: the next try waits until this one's cost is under 3% of the stretch's time, or longer
+            last_run_[slot(count_)] = mine.value();
+            const double steps_lost = double(tried_) * (ratio - 1);
+            stretch_ = int(std::min(double(longest_stretch), std::max(2.0 * stretch_, steps_lost / try_budget)));
+            set(other());
+        }
+        tried_ = 0;
+        trying_ = false;
+        mean_[slot(count_)] = Mean{};
+    }
+
     int other() const { return count_ == 1 ? most_ : 1; }
     static int slot(int count) { return count == 1 ? 0 : 1; }
     void set(int n) {
@@ -167,7 +176,7 @@ private:
     int stretch_ = 1;  // the first try comes early: on a busy machine, each step on `most` threads may cost ten
     bool trying_ = false;
     Mean mean_[2];               // per count: the current stretch's, or the try's
-    double last_try_[2] = {0, 0};  // per count: seconds per example when it last ran before a switch
+    double last_run_[2] = {0, 0};  // per count: seconds per example when it last ran before a switch
 };
 
 }  // namespace vaelet
