@@ -90,6 +90,30 @@ TEST_CASE_TEMPLATE("matrices and 1-D biases round-trip bit for bit", T, float, d
     CHECK(same_bits<T>(loaded.get_matrix<T>("fc.bias"), b));  // a 1-D tensor comes back as 1×n
 }
 
+TEST_CASE_TEMPLATE("a borrowed matrix writes the bytes a copied one writes, and reads back while it lives", T, float,
+                   double) {
+    TempDir dir;
+    vaelet::Matrix<T> w(3, 4);
+    for (int i = 0; i < 12; ++i) w.data()[i] = T(std::cos(i + 0.25));
+    vaelet::SafeTensors copied, borrowed;
+    copied.put_matrix("conv.weight", w, std::vector<std::int64_t>{3, 2, 1, 2});
+    borrowed.borrow_matrix("conv.weight", w, {3, 2, 1, 2});
+    const vaelet::Tensor& t = borrowed.at("conv.weight");
+    CHECK(t.bytes.empty());  // no copy
+    CHECK(t.data() == reinterpret_cast<const std::uint8_t*>(w.data()));
+    CHECK(t.byte_count() == 12 * sizeof(T));
+    CHECK(same_bits<T>(borrowed.get_matrix<T>("conv.weight"), w));
+    vaelet::save_safetensors(dir / "copied.safetensors", copied);
+    vaelet::save_safetensors(dir / "borrowed.safetensors", borrowed);
+    CHECK(read_all(dir / "borrowed.safetensors") == read_all(dir / "copied.safetensors"));
+
+    CHECK_THROWS_WITH_AS(borrowed.borrow_matrix("other", w, {5, 2}),
+                         doctest::Contains("tensor other is 3x4, so it cannot be stored with shape [5, 2]"),
+                         vaelet::shape_error);
+    CHECK_THROWS_WITH_AS(borrowed.borrow_matrix("conv.weight", w, {3, 4}), doctest::Contains("already there"),
+                         vaelet::config_error);
+}
+
 TEST_CASE("the file layout: u64 header size, compact JSON in put order padded to 8, then the data") {
     TempDir dir;
     vaelet::SafeTensors st;

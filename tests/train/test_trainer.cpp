@@ -54,6 +54,23 @@ TEST_CASE("a small VAE learns synthetic images, and the same seed gives a bit-id
     for (std::size_t k = 0; k < first.size(); ++k) CHECK(first[k] == second[k]);
 }
 
+TEST_CASE("choose_threads: the trainer times its steps, runs each on one thread or the most, and still learns") {
+    const Dataset train = testing::synthetic_images(800, 1), test = testing::synthetic_images(200, 2);
+    Rng init(trainer_options().seed);
+    Vae<float> vae(trainer_config(), init);
+    Trainer<float> trainer(vae, train, trainer_options());
+    const ThreadChooser& chooser = trainer.choose_threads(2);
+    CHECK(chooser.choosing() == threads_available);
+    std::vector<int> counts;
+    trainer.on_step([&](const StepReport&) { counts.push_back(threads()); });
+    while (trainer.epoch() < trainer_options().epochs) trainer.train_epoch();
+    CHECK(trainer.evaluate(test).loss < 30.0);  // as the test above, whatever counts it chose
+    REQUIRE(counts.size() == 200);                // 8 epochs of 25 steps
+    for (const int n : counts) CHECK((n == 1 || (threads_available && n == 2)));
+    CHECK(counts.back() == chooser.threads());
+    set_threads(1);
+}
+
 TEST_CASE("evaluate gives the same figure in any batch size, on the trainer's tape, and leaves training unchanged") {
     const Dataset train = testing::synthetic_images(96, 1), test = testing::synthetic_images(50, 2);
     Rng init(trainer_options().seed);
