@@ -108,6 +108,12 @@ def speed_rows(args, threads, raw):
     return rows
 
 
+def last_epoch(run_dir, column):
+    """`column` of the last epoch in a vaelet-mnist run's metrics.csv."""
+    lines = (run_dir / "metrics.csv").read_text().splitlines()
+    return float(lines[-1].split(",")[lines[0].split(",").index(column)])
+
+
 EPOCH_TARGET = {1: 1.8, 2: 2.5}  # issue #18: the epoch as the programs run it, against PyTorch's
 
 
@@ -117,8 +123,7 @@ def epoch_rows(args, threads, raw, step_rates):
     with tempfile.TemporaryDirectory(prefix="compare_pytorch.") as tmp:
         run([args.bin / "vaelet-mnist", "train", "--data", args.data, "--out", Path(tmp) / "run", "--epochs", 1,
              "--threads", threads, "--seed", args.seed])
-        lines = (Path(tmp) / "run" / "metrics.csv").read_text().splitlines()
-        ours = float(lines[-1].split(",")[lines[0].split(",").index("images_per_s")])
+        ours = last_epoch(Path(tmp) / "run", "images_per_s")
     theirs = json.loads(run([PYTHON, PYTORCH_VAE, "train", "--data", args.data, "--epochs", 1, "--threads", threads,
                              "--seed", args.seed, "--json"]).stdout)["epochs"][-1]["images_per_s"]
     raw.append({"figure": "training epoch, batch 128", "threads": threads, "vaelet": ours, "pytorch": theirs})
@@ -153,9 +158,7 @@ def quality_rows(args, arch, raw):
     with tempfile.TemporaryDirectory(prefix="compare_pytorch.") as tmp:
         ours = run([args.bin / "vaelet-mnist", "train", "--arch", arch, "--data", args.data, "--out",
                     Path(tmp) / "run", "--epochs", args.epochs, "--threads", threads, "--seed", args.seed])
-        lines = (Path(tmp) / "run" / "metrics.csv").read_text().splitlines()
-        header, last = lines[0].split(","), lines[-1].split(",")
-        ours_loss = float(last[header.index("test_loss")])
+        ours_loss = last_epoch(Path(tmp) / "run", "test_loss")
     theirs = run([PYTHON, PYTORCH_VAE, "train", "--arch", arch, "--data", args.data, "--epochs", args.epochs,
                   "--threads", threads, "--seed", args.seed, "--json"])
     theirs_loss = json.loads(theirs.stdout)["epochs"][-1]["test_loss"]

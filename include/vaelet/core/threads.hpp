@@ -95,8 +95,6 @@ public:
     bool choosing() const { return most_ > 1; }
     /// The count the next step runs with.
     int threads() const { return count_; }
-    /// The most threads it chooses from.
-    int most() const { return most_; }
 
     /// Records that the step just run took `seconds` for `examples` examples (> 0; the last, smaller batch of an
     /// epoch counts by its examples), and sets the count for the next step.

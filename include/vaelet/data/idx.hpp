@@ -104,13 +104,13 @@ public:
             if (got != data.size()) fail_short(got, "");
             return data;
         }
-        // Room for what the file can hold — deflate expands at most 1032:1, so a 1 KB file claiming 4 GB gets 1 MB —
+        // Room for what the file can hold (deflate expands at most 1032:1, so a 1 KB file claiming 4 GB gets 1 MB),
         // then growth in bounded steps, never past the declared size. One allocation for a real file: growing by
         // doubling held the old and the new buffer at once, 80 MB for Fashion-MNIST's 47 MB, a run's peak of memory.
         constexpr std::size_t chunk = std::size_t(1) << 20;
         constexpr std::uint64_t deflate_limit = 1032;
-        data.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(bytes_, std::max<std::uint64_t>(
-            chunk, file_size_ > bytes_ / deflate_limit ? bytes_ : file_size_ * deflate_limit))));
+        const std::uint64_t can_hold = file_size_ > bytes_ / deflate_limit ? bytes_ : file_size_ * deflate_limit;
+        data.reserve(static_cast<std::size_t>(std::min(bytes_, std::max<std::uint64_t>(chunk, can_hold))));
         std::size_t got = 0;
         while (got < bytes_) {
             const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, bytes_ - got));

@@ -202,12 +202,7 @@ public:
     template <class Derived>
     void put_matrix(std::string name, const Eigen::MatrixBase<Derived>& m, std::vector<std::int64_t> shape) {
         using T = typename Derived::Scalar;
-        std::int64_t numel = 1;
-        for (const auto d : shape) numel *= d;
-        if (numel != m.size() || std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; }))
-            throw shape_error(source + ": tensor " + name + " is " + shape_string(m) + ", so it cannot be stored " +
-                              "with shape " + detail::shape_text(shape) + " (the sizes must multiply to " +
-                              std::to_string(m.size()) + ")");
+        check_matrix_shape(name, m, shape);
         Tensor t;
         t.dtype = dtype_of<T>();
         t.shape = std::move(shape);
@@ -246,11 +241,7 @@ public:
     /// largest allocation of a training run).
     template <class T>
     void borrow_matrix(std::string name, const Matrix<T>& m, std::vector<std::int64_t> shape) {
-        std::int64_t numel = 1;
-        for (const auto d : shape) numel *= d;
-        if (numel != m.size())
-            throw shape_error(source + ": tensor " + name + " is " + shape_string(m) + ", so it cannot be stored " +
-                              "with shape " + detail::shape_text(shape));
+        check_matrix_shape(name, m, shape);
         Tensor t;
         t.dtype = dtype_of<T>();
         t.shape = std::move(shape);
@@ -283,6 +274,18 @@ public:
     }
 
 private:
+    // Throws shape_error unless `shape` can hold `m`: no negative size, and the sizes multiply to m.size().
+    template <class Derived>
+    void check_matrix_shape(const std::string& name, const Eigen::EigenBase<Derived>& m,
+                            const std::vector<std::int64_t>& shape) const {
+        std::int64_t numel = 1;
+        for (const auto d : shape) numel *= d;
+        if (numel != m.size() || std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; }))
+            throw shape_error(source + ": tensor " + name + " is " + shape_string(m) + ", so it cannot be stored " +
+                              "with shape " + detail::shape_text(shape) + " (the sizes must multiply to " +
+                              std::to_string(m.size()) + ")");
+    }
+
     const Tensor* find(std::string_view name) const {
         const auto it = index_.find(name);
         return it == index_.end() ? nullptr : &tensors_[it->second].second;
